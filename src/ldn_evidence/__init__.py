@@ -1,0 +1,3 @@
+"""ldn-evidence: reproducible evidence synthesis of low-dose naltrexone trials."""
+
+__version__ = "0.1.0"
