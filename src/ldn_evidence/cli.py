@@ -1,0 +1,116 @@
+"""Command line: ``ldn-evidence <command>``; the Snakemake rules call these commands.
+
+Exit codes: 0 success, 1 invalid input (every problem printed, one per line, on stderr),
+2 wrong usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ldn_evidence import __version__
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from ldn_evidence.io.validate import validate_paths
+
+    issues, studies = validate_paths(args.paths)
+    for issue in issues:
+        print(issue, file=sys.stderr)
+    n_files = len(studies) + len({i.file for i in issues} - {str(p) for p in studies})
+    if issues:
+        print(f"{len(issues)} problem(s) in {len({i.file for i in issues})} of {n_files} "
+              "file(s)", file=sys.stderr)
+    else:
+        print(f"{n_files} study file(s) valid")
+    if args.summary:
+        from ldn_evidence.io.atomic import atomic_write_text
+
+        if not issues:
+            summary = {
+                "files": sorted(str(p) for p in studies),
+                "studies": len(studies),
+                "outcomes": sum(len(s.get("outcomes") or []) for s in studies.values()),
+                "problems": 0,
+            }
+            atomic_write_text(args.summary, json.dumps(summary, indent=2) + "\n")
+    return 1 if issues else 0
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from ldn_evidence.io.tables import outcomes_table, studies_table, write_table
+    from ldn_evidence.io.validate import validate_paths
+
+    issues, studies = validate_paths(args.paths)
+    wrong_condition = [
+        f"{path}: study {s.get('id')}: condition: {s.get('condition')!r} "
+        f"(expected {args.condition!r} for this ingest)"
+        for path, s in studies.items()
+        if s.get("condition") != args.condition
+    ]
+    problems = [str(i) for i in issues] + wrong_condition
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s); nothing written", file=sys.stderr)
+        return 1
+    items = [(Path(p).as_posix(), s) for p, s in sorted(studies.items())]
+    out = Path(args.out_dir)
+    write_table(studies_table(items), out / "studies.parquet", out / "studies.csv")
+    write_table(outcomes_table(items), out / "outcomes.parquet", out / "outcomes.csv")
+    print(f"{args.condition}: {len(items)} studies ingested into {out}")
+    return 0
+
+
+def _cmd_import_curated(args: argparse.Namespace) -> int:
+    from ldn_evidence.io.curated import import_curated
+
+    try:
+        written = import_curated(args.studies_csv, args.outcomes_csv, args.out_dir, force=args.force)
+    except FileExistsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(written)} study files written under {args.out_dir}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ldn-evidence", description="Evidence synthesis of low-dose naltrexone trials."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check study files; report every problem at once")
+    p.add_argument("paths", nargs="*", default=["data/raw"], help="files or folders (data/raw)")
+    p.add_argument("--summary", help="when valid, write a JSON summary here")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("ingest", help="validate one condition's study files and tabulate them")
+    p.add_argument("paths", nargs="*", help="the condition's study files (may be none)")
+    p.add_argument("--condition", required=True)
+    p.add_argument("--out-dir", required=True, help="e.g. data/processed/fibromyalgia")
+    p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser(
+        "import-curated", help="turn the curated CSV extraction into study files (one-off)"
+    )
+    p.add_argument("studies_csv")
+    p.add_argument("outcomes_csv")
+    p.add_argument("--out-dir", default="data/raw")
+    p.add_argument("--force", action="store_true", help="overwrite existing study files")
+    p.set_defaults(func=_cmd_import_curated)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

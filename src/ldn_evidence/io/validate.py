@@ -1,0 +1,343 @@
+"""Validation of study files: the schema first, then the rules a schema cannot express.
+
+Every problem in every file is collected before anything is reported, so one run shows all
+of them. Each problem names the file, the record (the study or one of its outcomes) and the
+field, and says what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from ldn_evidence import vocab
+from ldn_evidence.io.studyfile import (
+    Issue,
+    StudyFileError,
+    find_study_files,
+    read_study_file,
+    study_schema,
+)
+
+__all__ = ["Issue", "validate_paths", "validate_study"]
+
+_PCT_FIELDS = ("pct_ldn", "pct_ctl")
+_SAMPLE_SIZE_FIELDS = ("n_ldn", "n_ctl", "total_ldn", "total_ctl")
+_POSITIVE_SPREAD_PREFIXES = ("sd_", "se_", "iqr_", "plusminus_")
+#: (lower, estimate, upper) triples in ``statistics`` that must be ordered.
+_STATISTICS_CIS = (
+    ("ci_low_change_ldn", "mean_change_ldn", "ci_high_change_ldn"),
+    ("ci_low_change_ctl", "mean_change_ctl", "ci_high_change_ctl"),
+)
+_EVENT_PAIRS = (("events_ldn", "total_ldn"), ("events_ctl", "total_ctl"))
+_ARMS = ("ldn", "ctl")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _fmt(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _suggest(word: Any, choices: Iterable[str]) -> str:
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class _Reporter:
+    """Collects issues for one file, naming records as the study or one of its outcomes."""
+
+    def __init__(self, path: Path, data: dict[str, Any]):
+        self.file = str(path)
+        self.data = data
+        self.issues: list[Issue] = []
+        study_id = data.get("id")
+        self.study_record = f"study {study_id}" if isinstance(study_id, str) else "study"
+
+    def outcome_record(self, index: int) -> str:
+        outcomes = self.data.get("outcomes")
+        outcome = outcomes[index] if isinstance(outcomes, list) else None
+        if isinstance(outcome, dict) and isinstance(outcome.get("id"), str):
+            return f"outcome {outcome['id']}"
+        return f"outcome #{index + 1}"
+
+    def add(self, record: str, field: str, message: str) -> None:
+        self.issues.append(Issue(self.file, record, field, message))
+
+    def add_at(self, path: list[Any], message: str) -> None:
+        """Add an issue at a path into the document (as jsonschema reports it)."""
+        if len(path) >= 2 and path[0] == "outcomes" and isinstance(path[1], int):
+            record, rest = self.outcome_record(path[1]), path[2:]
+        else:
+            record, rest = self.study_record, path
+        field = ""
+        for part in rest:
+            field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else part)
+        self.add(record, field or "-", message)
+
+
+def _schema_messages(error: ValidationError) -> Iterator[tuple[list[Any], str]]:
+    """Turn one jsonschema error into (path, message) pairs in the project's wording."""
+    path = list(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        for key in sorted(set(error.instance) - set(allowed), key=str):
+            yield (
+                [*path, key],
+                f"unknown field (expected one of: {', '.join(allowed)}{_suggest(key, allowed)})",
+            )
+    elif error.validator == "required":
+        for key in error.validator_value:
+            if key not in error.instance:
+                yield [*path, key], "missing required field"
+    elif error.validator == "enum":
+        allowed = [v for v in error.validator_value if v is not None]
+        yield (
+            path,
+            f"{_fmt(error.instance)} is not an allowed value "
+            f"(expected one of: {', '.join(map(str, allowed))}{_suggest(error.instance, allowed)})",
+        )
+    elif error.validator == "type":
+        expected = error.validator_value
+        expected = [expected] if isinstance(expected, str) else expected
+        wanted = " or ".join(t for t in expected if t != "null")
+        yield (
+            path,
+            f"{_fmt(error.instance)} is a {type(error.instance).__name__} "
+            f"(expected {wanted}{' or empty' if 'null' in expected else ''})",
+        )
+    elif error.validator == "const":
+        yield path, f"{_fmt(error.instance)} is not supported (expected {error.validator_value})"
+    elif error.validator == "pattern":
+        yield (
+            path,
+            f"{_fmt(error.instance)} has the wrong form "
+            f"(expected to match {error.validator_value})",
+        )
+    else:
+        yield path, f"{error.message} (schema rule: {error.validator})"
+
+
+def _check_schema(rep: _Reporter) -> None:
+    validator = Draft202012Validator(study_schema())
+    errors = sorted(validator.iter_errors(rep.data), key=lambda e: [str(p) for p in e.path])
+    for error in errors:
+        for path, message in _schema_messages(error):
+            rep.add_at(path, message)
+
+
+def _check_finite(rep: _Reporter, record: str, prefix: str, mapping: Any) -> None:
+    if not isinstance(mapping, dict):
+        return
+    for key, value in mapping.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            rep.add(record, f"{prefix}{key}", f"{value} is not a finite number (expected a number)")
+
+
+def _check_statistics(rep: _Reporter, record: str, stats: dict[str, Any]) -> None:
+    def num(key: str) -> float | None:
+        value = stats.get(key)
+        return value if _is_number(value) and math.isfinite(value) else None
+
+    for key in _SAMPLE_SIZE_FIELDS:
+        if (n := num(key)) is not None and n < 1:
+            rep.add(record, f"statistics.{key}", f"{n} participants (expected n >= 1)")
+    for key, value in stats.items():
+        if key.startswith(_POSITIVE_SPREAD_PREFIXES) and (v := num(key)) is not None and v <= 0:
+            rep.add(record, f"statistics.{key}", f"{value} is not positive (expected a value > 0)")
+    for key in _PCT_FIELDS:
+        if (pct := num(key)) is not None and not 0 <= pct <= 100:
+            rep.add(record, f"statistics.{key}", f"{pct} is outside 0-100 (expected a percentage)")
+    for events_key, total_key in _EVENT_PAIRS:
+        events, total = num(events_key), num(total_key)
+        if events is not None and events < 0:
+            rep.add(record, f"statistics.{events_key}", f"{events} is negative (expected >= 0)")
+        if events is not None and total is not None and events > total:
+            rep.add(
+                record,
+                f"statistics.{events_key}",
+                f"{events} events exceed the total of {total} (expected events <= {total_key})",
+            )
+    for low, est, high in _STATISTICS_CIS:
+        _check_interval(rep, record, "statistics.", (low, num(low)), (est, num(est)), (high, num(high)))
+    for arm in _ARMS:
+        q1, med, q3 = num(f"q1_{arm}"), num(f"median_{arm}"), num(f"q3_{arm}")
+        lo, hi = num(f"min_{arm}"), num(f"max_{arm}")
+        order = [(f"min_{arm}", lo), (f"q1_{arm}", q1), (f"median_{arm}", med)]
+        order += [(f"q3_{arm}", q3), (f"max_{arm}", hi)]
+        given = [(k, v) for k, v in order if v is not None]
+        for (k1, v1), (k2, v2) in zip(given, given[1:], strict=False):
+            if v1 > v2:
+                rep.add(record, f"statistics.{k2}", f"{v2} is below {k1} = {v1} (expected {k1} <= {k2})")
+
+
+def _check_interval(rep, record, prefix, low, est, high) -> None:
+    (low_key, lo), (est_key, e), (high_key, hi) = low, est, high
+    if lo is not None and hi is not None and lo > hi:
+        rep.add(
+            record,
+            f"{prefix}{low_key}",
+            f"lower limit {lo} is above the upper limit {hi} (expected {low_key} <= {high_key})",
+        )
+    elif lo is not None and hi is not None and e is not None and not lo <= e <= hi:
+        rep.add(
+            record,
+            f"{prefix}{est_key}",
+            f"{e} lies outside its confidence interval [{lo}, {hi}] "
+            "(expected the estimate within its CI)",
+        )
+
+
+def _check_outcome(rep: _Reporter, index: int, outcome: dict[str, Any]) -> None:
+    record = rep.outcome_record(index)
+    for block in ("statistics", "reported_effect", "p_value", "timepoint"):
+        _check_finite(rep, record, f"{block}.", outcome.get(block))
+    stats = outcome.get("statistics")
+    if isinstance(stats, dict):
+        _check_statistics(rep, record, stats)
+    effect = outcome.get("reported_effect")
+    if isinstance(effect, dict):
+
+        def num(key: str) -> float | None:
+            v = effect.get(key)
+            return v if _is_number(v) and math.isfinite(v) else None
+
+        _check_interval(
+            rep,
+            record,
+            "reported_effect.",
+            ("ci_low", num("ci_low")),
+            ("value", num("value")),
+            ("ci_high", num("ci_high")),
+        )
+    p = outcome.get("p_value")
+    if isinstance(p, dict) and _is_number(p.get("value")) and math.isfinite(p["value"]):
+        if not 0 < p["value"] <= 1:
+            rep.add(record, "p_value.value", f"{p['value']} is not a p-value (expected 0 < p <= 1)")
+    if (
+        outcome.get("population_scope") == "mixed_ibd"
+        and rep.data.get("condition") != "crohns_disease"
+    ):
+        rep.add(record, "population_scope", "mixed_ibd is only meaningful for crohns_disease")
+
+
+def _check_semantics(rep: _Reporter, path: Path) -> None:
+    data = rep.data
+    study_id = data.get("id")
+    if isinstance(study_id, str) and study_id != path.stem:
+        rep.add(
+            rep.study_record,
+            "id",
+            f"{study_id!r} does not match the file name (expected {path.stem!r})",
+        )
+    condition = data.get("condition")
+    folder = path.parent.name
+    if folder in vocab.CONDITIONS:
+        if isinstance(condition, str) and condition != folder:
+            rep.add(
+                rep.study_record,
+                "condition",
+                f"{condition!r} does not match the folder {folder!r} "
+                f"(expected {folder!r}, or move the file to data/raw/{condition}/)",
+            )
+    else:
+        rep.add(
+            rep.study_record,
+            "condition",
+            f"the file is in folder {folder!r}, not a condition folder "
+            f"(expected data/raw/<condition>/ with one of: {', '.join(vocab.CONDITIONS)})",
+        )
+    if data.get("population_scope") == "mixed_ibd" and condition != "crohns_disease":
+        rep.add(rep.study_record, "population_scope", "mixed_ibd is only meaningful for crohns_disease")
+    sizes = data.get("sample_size")
+    if isinstance(sizes, dict):
+        for key, value in sizes.items():
+            if _is_number(value) and value < 1:
+                rep.add(rep.study_record, f"sample_size.{key}", f"{value} participants (expected n >= 1)")
+    for block, key in (("dose", "mg_per_day"), ("duration", "weeks")):
+        part = data.get(block)
+        if isinstance(part, dict) and _is_number(part.get(key)) and not part[key] > 0:
+            rep.add(rep.study_record, f"{block}.{key}", f"{part[key]} is not positive (expected > 0)")
+    inclusion = data.get("inclusion")
+    if isinstance(inclusion, dict) and inclusion.get("status") == "exclude":
+        if not inclusion.get("reason"):
+            rep.add(rep.study_record, "inclusion.reason", "an excluded study needs a reason")
+    outcomes = data.get("outcomes")
+    if isinstance(outcomes, list):
+        seen: dict[str, int] = {}
+        for index, outcome in enumerate(outcomes):
+            if not isinstance(outcome, dict):
+                continue
+            oid = outcome.get("id")
+            if isinstance(oid, str):
+                if oid in seen:
+                    rep.add(
+                        rep.outcome_record(index),
+                        "id",
+                        f"duplicate outcome id {oid!r} (also outcome #{seen[oid] + 1}; "
+                        "expected ids unique within the study)",
+                    )
+                else:
+                    seen[oid] = index
+            _check_outcome(rep, index, outcome)
+
+
+def validate_study(path: Path | str, data: dict[str, Any]) -> list[Issue]:
+    """All problems in one parsed study file (schema and semantic rules)."""
+    path = Path(path)
+    rep = _Reporter(path, data)
+    _check_schema(rep)
+    _check_semantics(rep, path)
+    return rep.issues
+
+
+def validate_paths(
+    paths: Iterable[Path | str],
+) -> tuple[list[Issue], dict[Path, dict[str, Any]]]:
+    """Validate every study file under ``paths`` and check ids are unique across them.
+
+    Returns
+    -------
+    issues
+        Every problem found, in file order, then field order.
+    studies
+        The parsed content of each file that could be read (valid or not), by path.
+    """
+    files = find_study_files(list(paths))
+    issues: list[Issue] = []
+    studies: dict[Path, dict[str, Any]] = {}
+    first_file_of_id: dict[str, Path] = {}
+    for path in files:
+        try:
+            data = read_study_file(path)
+        except StudyFileError as exc:
+            issues.append(exc.issue)
+            continue
+        studies[path] = data
+        issues.extend(validate_study(path, data))
+        study_id = data.get("id")
+        if isinstance(study_id, str):
+            if study_id in first_file_of_id:
+                issues.append(
+                    Issue(
+                        str(path),
+                        f"study {study_id}",
+                        "id",
+                        f"{study_id!r} is also the id of {first_file_of_id[study_id]} "
+                        "(expected study ids unique across all files)",
+                    )
+                )
+            else:
+                first_file_of_id[study_id] = path
+    return issues, studies

@@ -1,0 +1,22 @@
+# Stage 1: tabulate each condition's study files (validated again inside the job, so the
+# library is safe outside Snakemake too; on any problem nothing is written).
+
+
+rule ingest:
+    input:
+        studies=lambda wc: study_files(wc.condition),
+    output:
+        studies=PROCESSED_DIR / "{condition}" / "studies.parquet",
+        studies_csv=PROCESSED_DIR / "{condition}" / "studies.csv",
+        outcomes=PROCESSED_DIR / "{condition}" / "outcomes.parquet",
+        outcomes_csv=PROCESSED_DIR / "{condition}" / "outcomes.csv",
+    log:
+        "logs/ingest/{condition}.log",
+    params:
+        out_dir=lambda wc: PROCESSED_DIR / wc.condition,
+    threads: 1
+    resources:
+        mem_mb=1000,
+    shell:
+        "{LDN} ingest {input.studies:q} --condition {wildcards.condition}"
+        " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
