@@ -23,8 +23,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(issue, file=sys.stderr)
     n_files = len(studies) + len({i.file for i in issues} - {str(p) for p in studies})
     if issues:
-        print(f"{len(issues)} problem(s) in {len({i.file for i in issues})} of {n_files} "
-              "file(s)", file=sys.stderr)
+        print(
+            f"{len(issues)} problem(s) in {len({i.file for i in issues})} of {n_files} file(s)",
+            file=sys.stderr,
+        )
     else:
         print(f"{n_files} study file(s) valid")
     if args.summary:
@@ -70,7 +72,9 @@ def _cmd_import_curated(args: argparse.Namespace) -> int:
     from ldn_evidence.io.curated import import_curated
 
     try:
-        written = import_curated(args.studies_csv, args.outcomes_csv, args.out_dir, force=args.force)
+        written = import_curated(
+            args.studies_csv, args.outcomes_csv, args.out_dir, force=args.force
+        )
     except FileExistsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -44,8 +44,7 @@ def test_run_writes_processed_tables_for_every_condition(project):
         assert set(outcomes["study_id"]) <= set(studies["id"])
         assert (project / "data/processed" / condition / "outcomes.csv").exists()
     total = sum(
-        len(pd.read_parquet(project / "data/processed" / c / "studies.parquet"))
-        for c in CONDITIONS
+        len(pd.read_parquet(project / "data/processed" / c / "studies.parquet")) for c in CONDITIONS
     )
     assert total == 27
 

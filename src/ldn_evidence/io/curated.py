@@ -294,9 +294,7 @@ _HEADER = """\
 
 def dump_study(study: Mapping[str, Any], relpath: str) -> str:
     """The YAML text of one study file (numbers written as their CSV text)."""
-    body = yaml.dump(
-        study, Dumper=_StudyDumper, sort_keys=False, allow_unicode=True, width=100_000
-    )
+    body = yaml.dump(study, Dumper=_StudyDumper, sort_keys=False, allow_unicode=True, width=100_000)
     return _HEADER.format(path=relpath) + body
 
 

@@ -94,14 +94,12 @@ def parse_study_text(raw: bytes, path: Path | str) -> dict[str, Any]:
     if not text.strip():
         raise _file_issue(path, "empty file (expected a YAML mapping describing one study)")
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = exc.problem or exc.context or "cannot be parsed"
-        raise _file_issue(
-            path, f"malformed YAML{where}: {problem} (expected valid YAML)"
-        ) from None
+        raise _file_issue(path, f"malformed YAML{where}: {problem} (expected valid YAML)") from None
     except yaml.YAMLError as exc:
         raise _file_issue(path, f"malformed YAML: {exc} (expected valid YAML)") from None
     if data is None:
@@ -109,8 +107,7 @@ def parse_study_text(raw: bytes, path: Path | str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _file_issue(
             path,
-            f"top level is a {type(data).__name__} "
-            "(expected a YAML mapping describing one study)",
+            f"top level is a {type(data).__name__} (expected a YAML mapping describing one study)",
         )
     return data
 
@@ -135,9 +132,7 @@ def find_study_files(paths: list[Path | str]) -> list[Path]:
     found: set[Path] = set()
     for p in map(Path, paths):
         if p.is_dir():
-            found.update(
-                f for f in p.rglob("*") if f.is_file() and f.suffix in STUDY_FILE_SUFFIXES
-            )
+            found.update(f for f in p.rglob("*") if f.is_file() and f.suffix in STUDY_FILE_SUFFIXES)
         else:
             found.add(p)
     return sorted(found)

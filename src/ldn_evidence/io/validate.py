@@ -8,6 +8,7 @@ field, and says what was expected.
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -170,16 +171,20 @@ def _check_statistics(rep: _Reporter, record: str, stats: dict[str, Any]) -> Non
                 f"{events} events exceed the total of {total} (expected events <= {total_key})",
             )
     for low, est, high in _STATISTICS_CIS:
-        _check_interval(rep, record, "statistics.", (low, num(low)), (est, num(est)), (high, num(high)))
+        _check_interval(
+            rep, record, "statistics.", (low, num(low)), (est, num(est)), (high, num(high))
+        )
     for arm in _ARMS:
         q1, med, q3 = num(f"q1_{arm}"), num(f"median_{arm}"), num(f"q3_{arm}")
         lo, hi = num(f"min_{arm}"), num(f"max_{arm}")
         order = [(f"min_{arm}", lo), (f"q1_{arm}", q1), (f"median_{arm}", med)]
         order += [(f"q3_{arm}", q3), (f"max_{arm}", hi)]
         given = [(k, v) for k, v in order if v is not None]
-        for (k1, v1), (k2, v2) in zip(given, given[1:], strict=False):
+        for (k1, v1), (k2, v2) in itertools.pairwise(given):
             if v1 > v2:
-                rep.add(record, f"statistics.{k2}", f"{v2} is below {k1} = {v1} (expected {k1} <= {k2})")
+                rep.add(
+                    record, f"statistics.{k2}", f"{v2} is below {k1} = {v1} (expected {k1} <= {k2})"
+                )
 
 
 def _check_interval(rep, record, prefix, low, est, high) -> None:
@@ -259,16 +264,24 @@ def _check_semantics(rep: _Reporter, path: Path) -> None:
             f"(expected data/raw/<condition>/ with one of: {', '.join(vocab.CONDITIONS)})",
         )
     if data.get("population_scope") == "mixed_ibd" and condition != "crohns_disease":
-        rep.add(rep.study_record, "population_scope", "mixed_ibd is only meaningful for crohns_disease")
+        rep.add(
+            rep.study_record, "population_scope", "mixed_ibd is only meaningful for crohns_disease"
+        )
     sizes = data.get("sample_size")
     if isinstance(sizes, dict):
         for key, value in sizes.items():
             if _is_number(value) and value < 1:
-                rep.add(rep.study_record, f"sample_size.{key}", f"{value} participants (expected n >= 1)")
+                rep.add(
+                    rep.study_record,
+                    f"sample_size.{key}",
+                    f"{value} participants (expected n >= 1)",
+                )
     for block, key in (("dose", "mg_per_day"), ("duration", "weeks")):
         part = data.get(block)
         if isinstance(part, dict) and _is_number(part.get(key)) and not part[key] > 0:
-            rep.add(rep.study_record, f"{block}.{key}", f"{part[key]} is not positive (expected > 0)")
+            rep.add(
+                rep.study_record, f"{block}.{key}", f"{part[key]} is not positive (expected > 0)"
+            )
     inclusion = data.get("inclusion")
     if isinstance(inclusion, dict) and inclusion.get("status") == "exclude":
         if not inclusion.get("reason"):

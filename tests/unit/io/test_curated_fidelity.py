@@ -125,14 +125,18 @@ def test_no_number_added():
     for row in OUTCOMES:
         by_study.setdefault(row["study_id"], []).append(row)
     for study_id, study in FILES.items():
-        for outcome, row in zip(study.get("outcomes") or [], by_study.get(study_id, []), strict=True):
+        for outcome, row in zip(
+            study.get("outcomes") or [], by_study.get(study_id, []), strict=True
+        ):
             for key, value in (outcome.get("statistics") or {}).items():
                 column = {"n_ldn": "n_ldn_outcome", "n_ctl": "n_ctl_outcome"}.get(key, key)
                 assert same(row[column], value), (study_id, key)
 
 
 def test_excluded_studies_carry_reasons():
-    excluded = {sid: s["inclusion"] for sid, s in FILES.items() if s["inclusion"]["status"] == "exclude"}
+    excluded = {
+        sid: s["inclusion"] for sid, s in FILES.items() if s["inclusion"]["status"] == "exclude"
+    }
     assert set(excluded) == {
         "Paulides2022_LDNCrohn_protocol",
         "Naik2024_NCT05430152_protocol",

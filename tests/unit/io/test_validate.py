@@ -85,7 +85,8 @@ def test_bundled_study_files_are_valid(project_root):
         ),
         (
             {"events_ldn": 12, "total_ldn": 10},
-            "statistics.events_ldn: 12 events exceed the total of 10 (expected events <= total_ldn)",
+            "statistics.events_ldn: 12 events exceed the total of 10 "
+            "(expected events <= total_ldn)",
         ),
         (
             {"pct_ctl": 104.0},
@@ -163,7 +164,9 @@ def test_typo_as_a_key(tmp_path):
     write(tmp_path, study)
     got = messages(tmp_path)
     assert "fibromyalgia/Test2020.yaml: outcome pain: domain: missing required field" in got
-    assert any(m.startswith("fibromyalgia/Test2020.yaml: outcome pain: pian: unknown field") for m in got)
+    assert any(
+        m.startswith("fibromyalgia/Test2020.yaml: outcome pain: pian: unknown field") for m in got
+    )
 
 
 def test_unknown_condition_and_design(tmp_path):
