@@ -133,6 +133,18 @@ EXCLUDED = {
     ),
 }
 
+#: What the sign of a reported effect means, read from the effect type and the extraction's
+#: direction notes (outcomes.csv ``effect_type``/``effect_direction_note``; README "Sign and
+#: direction conventions"). Written to ``reported_effect.sign_convention``.
+SIGN_CONVENTION_BY_STUDY = {
+    "Cree2010": "improvement_with_ldn",  # "reported as magnitude of improvement favouring LDN"
+    "Tamariz2024": "ratio_ldn_over_comparator",  # relative hazard of improvement (HR)
+}
+DEFAULT_SIGN_CONVENTION = "ldn_minus_comparator"  # "MD (between-group ...)", "(LDN - placebo)"
+#: Every reported standardized effect in the extraction is printed without a sign
+#: (Bruun d 0.23 with MD -0.34; INNOVA d 0.19 with MD +0.49; Bested ES "without a sign").
+SMD_SIGN_CONVENTION = "magnitude"
+
 #: Co-interventions given with LDN (not to the comparator), from the extraction's dose notes.
 CO_INTERVENTIONS = {"Isman2024": ["NAD+ iontophoresis patches"]}
 
@@ -233,6 +245,13 @@ def convert(studies: list[dict[str, str]], outcomes: list[dict[str, str]]) -> di
         for column, path in OUTCOME_COLUMNS.items():
             if row[column].strip():
                 _set(outcome, path, _cell(column, row[column], NUMERIC_OUTCOME_COLUMNS))
+        effect = outcome.get("reported_effect", {})
+        if "value" in effect:
+            effect["sign_convention"] = SIGN_CONVENTION_BY_STUDY.get(
+                row["study_id"], DEFAULT_SIGN_CONVENTION
+            )
+        if "smd_value" in effect:
+            effect["smd_sign_convention"] = SMD_SIGN_CONVENTION
         label = outcome["better_direction"]
         if label in IMPROVEMENT_LABELS:
             outcome["better_direction"] = "improvement_reported"
