@@ -9,7 +9,7 @@ point. Each entry says how far apart our value and metafor's may be; see
 """
 
 #: Closed-form effect sizes and sampling variances (escalc): exact up to rounding of the
-#: reference file (metafor's values are stored with 10 significant digits).
+#: reference file (metafor values are stored with 17 significant digits).
 ESCALC = {"rtol": 1e-8, "atol": 1e-10}
 
 #: Estimates, SEs, test statistics and CI bounds of the mean from closed-form tau^2 estimators.
