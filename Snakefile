@@ -16,6 +16,7 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 # ---- stages, in pipeline order ----------------------------------------------------------------
 include: "workflow/rules/ingest.smk"
+include: "workflow/rules/effects.smk"
 
 
 # ---- target -----------------------------------------------------------------------------------

@@ -68,6 +68,30 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_effects(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ldn_evidence.effects.normalize import EffectSettings, derive_effects, method_record
+    from ldn_evidence.io.atomic import atomic_write_text
+    from ldn_evidence.io.tables import write_table
+
+    try:
+        settings = EffectSettings.from_mapping(json.loads(args.settings))
+    except (ValueError, TypeError) as exc:
+        print(f"error: --settings: {exc}", file=sys.stderr)
+        return 1
+    outcomes = pd.read_parquet(args.outcomes)
+    studies = pd.read_parquet(args.studies)
+    effects = derive_effects(outcomes, studies, settings)
+    out = Path(args.out_dir)
+    write_table(effects, out / "effects.parquet", out / "effects.csv")
+    record = json.dumps(method_record(settings), indent=2, sort_keys=True) + "\n"
+    atomic_write_text(out / "effects_method.json", record)
+    computed = int((effects["tier"] != "F").sum())
+    print(f"{computed} effect sizes and {len(effects) - computed} narrative-only outcomes in {out}")
+    return 0
+
+
 def _cmd_import_curated(args: argparse.Namespace) -> int:
     from ldn_evidence.io.curated import import_curated
 
@@ -99,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--condition", required=True)
     p.add_argument("--out-dir", required=True, help="e.g. data/processed/fibromyalgia")
     p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser("effects", help="derive effect sizes for one condition")
+    p.add_argument("--studies", required=True, help="data/processed/<condition>/studies.parquet")
+    p.add_argument("--outcomes", required=True, help="data/processed/<condition>/outcomes.parquet")
+    p.add_argument("--settings", default="{}", help="effects settings as JSON (config: effects)")
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=_cmd_effects)
 
     p = sub.add_parser(
         "import-curated", help="turn the curated CSV extraction into study files (one-off)"

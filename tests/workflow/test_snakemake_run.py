@@ -43,6 +43,9 @@ def test_run_writes_processed_tables_for_every_condition(project):
         assert len(studies) > 0 and (studies["condition"] == condition).all()
         assert set(outcomes["study_id"]) <= set(studies["id"])
         assert (project / "data/processed" / condition / "outcomes.csv").exists()
+        effects = pd.read_parquet(project / "data/processed" / condition / "effects.parquet")
+        assert set(effects["outcome_id"]) == set(outcomes["outcome_id"])
+        assert (project / "data/processed" / condition / "effects_method.json").exists()
     total = sum(
         len(pd.read_parquet(project / "data/processed" / c / "studies.parquet")) for c in CONDITIONS
     )

@@ -1,6 +1,7 @@
 # Shared setup: validate the config, find the study files, define input functions.
 # Kept light: it runs on every dry-run, so it imports nothing heavy.
 
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -68,9 +69,10 @@ onstart:
 def get_final_output():
     outputs = []
     for condition in CONDITIONS:
-        for table in ("studies", "outcomes"):
+        for table in ("studies", "outcomes", "effects"):
             outputs += [
                 f"{PROCESSED_DIR}/{condition}/{table}.parquet",
                 f"{PROCESSED_DIR}/{condition}/{table}.csv",
             ]
+        outputs.append(f"{PROCESSED_DIR}/{condition}/effects_method.json")
     return outputs

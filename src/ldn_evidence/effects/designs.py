@@ -476,7 +476,7 @@ def smd_from_md_ci(
     --------
     >>> est = smd_from_md_ci(3.8, 1.2, 6.4, 25, 22)
     >>> round(est.yi, 4), est.derivation
-    (0.8461, ('sd_pooled_from_ci', 'smd_from_reported_cohens_d'))
+    (0.8461, ('sd_pooled_from_ci', 'smd_from_md_and_pooled_sd'))
     """
     d = conversions.smd_from_md_ci(md, lower, upper, n1, n2, level=level, distribution="t")
     est = smd_from_cohens_d(d, n1, n2)
@@ -484,7 +484,7 @@ def smd_from_md_ci(
         est.yi,
         est.vi,
         "SMD",
-        ("sd_pooled_from_ci", *est.derivation),
+        ("sd_pooled_from_ci", "smd_from_md_and_pooled_sd"),
         (f"{level:.0%} CI from a pooled two-sample t test", "equal SDs in both groups"),
     )
 

@@ -127,7 +127,7 @@ def test_smd_from_md_ci_applies_hedges_correction():
     est = designs.smd_from_md_ci(3.8, 1.2, 6.4, 25, 22)
     sd = 5.2 / (2 * stats.t.isf(0.025, 45)) / math.sqrt(1 / 25 + 1 / 22)
     assert est.yi == pytest.approx(hedges_correction(45) * 3.8 / sd)
-    assert est.derivation == ("sd_pooled_from_ci", "smd_from_reported_cohens_d")
+    assert est.derivation == ("sd_pooled_from_ci", "smd_from_md_and_pooled_sd")
 
 
 def test_log_ratio_from_ci():

@@ -1,0 +1,22 @@
+# Stage 2: effect sizes for each condition, with the derivation and assumptions of each.
+
+
+rule effects:
+    input:
+        studies=PROCESSED_DIR / "{condition}" / "studies.parquet",
+        outcomes=PROCESSED_DIR / "{condition}" / "outcomes.parquet",
+    output:
+        effects=PROCESSED_DIR / "{condition}" / "effects.parquet",
+        effects_csv=PROCESSED_DIR / "{condition}" / "effects.csv",
+        method=PROCESSED_DIR / "{condition}" / "effects_method.json",
+    log:
+        "logs/effects/{condition}.log",
+    params:
+        settings=json.dumps(config["effects"], sort_keys=True),
+        out_dir=lambda wc: PROCESSED_DIR / wc.condition,
+    threads: 1
+    resources:
+        mem_mb=1000,
+    shell:
+        "{LDN} effects --studies {input.studies:q} --outcomes {input.outcomes:q}"
+        " --settings {params.settings:q} --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
