@@ -1,0 +1,205 @@
+"""Benchmark: ldn_evidence.meta.pool_many against per-analysis loops.
+
+Run on demand (not part of the test suite)::
+
+    python benchmarks/bench_pool_many.py            # all competitors
+    python benchmarks/bench_pool_many.py --no-r     # skip metafor
+
+One synthetic batch of 10,000 analyses with k = 5..20 studies each (fixed seed) is pooled with
+REML + Hartung-Knapp, including the Q-profile CIs of tau^2 / I^2 / H^2 and the prediction
+interval. The competitors run on the same data, in the same run:
+
+- PyMARE 0.0.13: its batched REML estimator (it batches analyses of equal k, so one call
+  per distinct k) and a per-analysis loop with its Q-profile CI (``get_re_stats``);
+- statsmodels ``combine_effects`` per analysis (it has no REML; ``method_re="iterated"``,
+  i.e. Paule-Mandel, is timed);
+- metafor ``rma`` + ``confint`` + ``predict`` per analysis in R (timed inside R), when
+  ``Rscript`` is available.
+
+Loops run on a subset of the analyses (``--loop-n``) and are reported per analysis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ldn_evidence.meta import pool_many
+
+SEED = 20260101
+N_ANALYSES = 10_000
+
+
+def make_batch(n: int = N_ANALYSES, seed: int = SEED) -> pd.DataFrame:
+    """Synthetic analyses: k ~ U{5..20}, vi ~ U(0.01, 0.2), tau^2 in {0, 0.02, 0.1, 0.3}."""
+    rng = np.random.default_rng(seed)
+    k = rng.integers(5, 21, n)
+    g = np.repeat(np.arange(n), k)
+    vi = rng.uniform(0.01, 0.2, g.size)
+    tau2 = rng.choice([0.0, 0.02, 0.1, 0.3], n)[g]
+    yi = rng.normal(0.2, np.sqrt(vi + tau2))
+    return pd.DataFrame({"analysis": g, "yi": yi, "vi": vi})
+
+
+def best_of(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def bench_ours(frame: pd.DataFrame, repeat: int) -> float:
+    pool_many(frame, "analysis")  # warm-up
+    return best_of(lambda: pool_many(frame, "analysis", method="REML", test="knha"), repeat)
+
+
+def bench_pymare_batched(groups: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    from pymare.estimators import VarianceBasedLikelihoodEstimator
+
+    by_k: dict[int, list[int]] = {}
+    for i, (y, _) in enumerate(groups):
+        by_k.setdefault(y.size, []).append(i)
+    stacks = [
+        (
+            np.column_stack([groups[i][0] for i in idx]),
+            np.column_stack([groups[i][1] for i in idx]),
+        )
+        for idx in by_k.values()
+    ]
+
+    def run():
+        for y, v in stacks:
+            est = VarianceBasedLikelihoodEstimator(method="REML")
+            est.fit(y=y, v=v, X=np.ones((y.shape[0], 1)))
+            est.summary().get_fe_stats()
+
+    return best_of(run, 1)
+
+
+def bench_pymare_loop(groups) -> float:
+    import pymare
+    from pymare.estimators import VarianceBasedLikelihoodEstimator
+
+    def run():
+        for y, v in groups:
+            est = VarianceBasedLikelihoodEstimator(method="REML")
+            est.fit_dataset(pymare.Dataset(y=y, v=v))
+            res = est.summary()
+            res.get_fe_stats()
+            res.get_re_stats()
+            res.get_heterogeneity_stats()
+
+    return best_of(run, 1)
+
+
+def bench_statsmodels_loop(groups) -> float:
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    def run():
+        for y, v in groups:
+            res = combine_effects(y, v, method_re="iterated")
+            res.summary_frame()
+
+    return best_of(run, 1)
+
+
+R_LOOP = r"""
+suppressPackageStartupMessages(library(metafor))
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1])
+ids <- unique(d$analysis)
+t0 <- proc.time()[["elapsed"]]
+for (i in ids) {
+  s <- d[d$analysis == i, ]
+  fit <- rma(s$yi, s$vi, method = "REML", test = "knha")
+  ci <- confint(fit)
+  pr <- predict(fit)
+}
+el <- proc.time()[["elapsed"]] - t0
+cat(sprintf("%.6f %d\n", el, length(ids)))
+"""
+
+
+def bench_metafor_loop(frame: pd.DataFrame) -> float | None:
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "batch.csv"
+        script = Path(tmp) / "loop.R"
+        frame.to_csv(data, index=False, float_format="%.17g")
+        script.write_text(R_LOOP)
+        # metafor errors when Fisher scoring does not converge; keep going like the others
+        script.write_text(
+            R_LOOP.replace(
+                'fit <- rma(s$yi, s$vi, method = "REML", test = "knha")',
+                'fit <- tryCatch(rma(s$yi, s$vi, method = "REML", test = "knha"), '
+                "error = function(e) NULL)\n  if (is.null(fit)) next",
+            )
+        )
+        out = subprocess.run(
+            [rscript, str(script), str(data)], capture_output=True, text=True, check=True
+        )
+    elapsed, n = out.stdout.split()
+    return float(elapsed) / int(n)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loop-n", type=int, default=300, help="analyses timed in loops")
+    parser.add_argument("--repeat", type=int, default=5, help="repeats of pool_many (best)")
+    parser.add_argument("--no-r", action="store_true", help="skip metafor")
+    args = parser.parse_args(argv)
+
+    warnings.simplefilter("ignore")
+    frame = make_batch()
+    groups = [
+        (g["yi"].to_numpy(), g["vi"].to_numpy()) for _, g in frame.groupby("analysis", sort=True)
+    ]
+    loop_groups = groups[: args.loop_n]
+    loop_frame = frame[frame["analysis"] < args.loop_n]
+    print(f"batch: {N_ANALYSES} analyses, k = 5..20, {len(frame)} rows, seed {SEED}")
+    print(f"python {sys.version.split()[0]}, cpu count {os.cpu_count()}")
+
+    rows: list[tuple[str, float]] = []
+    t = bench_ours(frame, args.repeat)
+    rows.append(("ldn_evidence pool_many (REML, knha, Q-profile CIs, PI)", t / N_ANALYSES))
+    try:
+        t = bench_pymare_batched(groups)
+        rows.append(("PyMARE batched REML, one call per k (estimate + FE stats)", t / N_ANALYSES))
+        t = bench_pymare_loop(loop_groups)
+        rows.append(("PyMARE loop (REML, Q-profile CI)", t / len(loop_groups)))
+    except ImportError:
+        print("PyMARE not installed: skipped")
+    try:
+        t = bench_statsmodels_loop(loop_groups)
+        rows.append(("statsmodels combine_effects loop (PM)", t / len(loop_groups)))
+    except ImportError:
+        print("statsmodels not installed: skipped")
+    if not args.no_r:
+        per = bench_metafor_loop(loop_frame)
+        if per is None:
+            print("Rscript not found: metafor skipped")
+        else:
+            rows.append(("metafor rma+confint+predict loop in R (REML, knha)", per))
+
+    ours = rows[0][1]
+    print(f"\n{'method':<62} {'us/analysis':>12} {'analyses/s':>12} {'x ours':>9}")
+    for name, per in rows:
+        print(f"{name:<62} {per * 1e6:12.2f} {1 / per:12.0f} {per / ours:9.1f}")
+
+
+if __name__ == "__main__":
+    main()

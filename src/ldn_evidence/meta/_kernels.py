@@ -1,0 +1,204 @@
+"""Array kernels shared by the estimators and the interval code (private).
+
+Every function works on a batch of analyses padded into 2-D arrays of shape
+``(n_analyses, k_max)``:
+
+``y``
+    estimates, centred per analysis (0 in padding cells);
+``v``
+    sampling variances (1 in padding cells, so divisions are safe);
+``m``
+    mask, 1.0 for a real study and 0.0 for padding.
+
+For the intercept-only model the projection matrix of weighted least squares with weights
+``w`` is :math:`P = W - w w^\\top / \\sum w` (Viechtbauer 2005, eq. 6), so every trace and
+quadratic form the estimators need reduces to power sums of the weights; they are computed
+here without forming ``P``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+#: Root-finding relative tolerance for the Paule-Mandel equation and the Q-profile bounds:
+#: close to machine precision so that our values carry no solver slack of their own.
+ROOT_RTOL = 1e-12
+
+#: Iteration cap of the safeguarded Newton root finder (bisection alone would need ~100
+#: halvings to reach ``ROOT_RTOL`` from the widest bracket we build).
+ROOT_MAXITER = 200
+
+
+class WeightedFit(NamedTuple):
+    """Weighted mean and residual sums for weights ``w = m / (v + tau2)``."""
+
+    w: np.ndarray  # (n, K) masked weights
+    sw: np.ndarray  # (n,) sum of weights
+    mu: np.ndarray  # (n,) weighted mean of the (centred) estimates
+    r: np.ndarray  # (n, K) residuals y - mu (not masked)
+    q: np.ndarray  # (n,) generalised Q: sum w r^2
+    d: np.ndarray  # (n,) y'PPy = sum w^2 r^2 (= -dQ/dtau2)
+
+
+def weighted_fit(y: np.ndarray, v: np.ndarray, m: np.ndarray, tau2: np.ndarray) -> WeightedFit:
+    """Weighted least-squares fit of the intercept with weights ``1 / (v + tau2)``.
+
+    Parameters
+    ----------
+    y, v, m : numpy.ndarray of shape (n, K)
+        Centred estimates, variances and mask.
+    tau2 : numpy.ndarray of shape (n,)
+        Between-study variance per analysis.
+
+    Returns
+    -------
+    WeightedFit
+        ``q`` is the generalised Q statistic
+        :math:`Q(\\tau^2) = \\sum_i w_i (y_i - \\hat\\mu)^2` computed around the weighted mean
+        (stable for very unequal weights), ``d`` its negative derivative in tau^2.
+        ``r`` is not masked (``w`` is 0 in padding cells).
+    """
+    w = v + tau2[:, None]
+    np.divide(m, w, out=w)
+    sw = w.sum(axis=1)
+    mu = np.einsum("ij,ij->i", w, y) / sw
+    r = y - mu[:, None]
+    wr = w * r
+    q = np.einsum("ij,ij->i", wr, r)
+    d = np.einsum("ij,ij->i", wr, wr)
+    return WeightedFit(w, sw, mu, r, q, d)
+
+
+class PSums(NamedTuple):
+    """Traces of products of the projection matrix ``P`` for given weights."""
+
+    tr_p: np.ndarray  # tr(P)
+    sum_pp: np.ndarray  # sum_ij P_ij^2 = tr(PP)
+
+
+def p_sums(w: np.ndarray, sw: np.ndarray) -> PSums:
+    """Return tr(P) and tr(PP) of :math:`P = W - w w^\\top/\\sum w`.
+
+    Notes
+    -----
+    With :math:`S_r = \\sum_i w_i^r`:
+    :math:`\\mathrm{tr}(P) = S_1 - S_2/S_1` and
+    :math:`\\sum_{ij} P_{ij}^2 = S_2 - 2 S_3/S_1 + S_2^2/S_1^2`.
+    """
+    w2 = w * w
+    s2 = w2.sum(axis=1)
+    s3 = np.einsum("ij,ij->i", w2, w)
+    tr_p = sw - s2 / sw
+    sum_pp = s2 - 2.0 * s3 / sw + (s2 / sw) ** 2
+    return PSums(tr_p, sum_pp)
+
+
+def p_sums_v(w: np.ndarray, sw: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return :math:`\\sum_{ij} P_{ij}^2 a_j` and :math:`\\sum_{ij} P_{ij}^2 a_i a_j`.
+
+    These are ``sum(PV * P)`` and ``tr(PVPV)`` for ``V = diag(a)``, needed by the
+    standard errors of the method-of-moments estimators (``a`` must be 0 in padding).
+    """
+    w2 = w * w
+    s2 = w2.sum(axis=1)
+    w2a = (w2 * a).sum(axis=1)
+    w3a = (w2 * w * a).sum(axis=1)
+    w2aa = (w2 * a * a).sum(axis=1)
+    w3aa = (w2 * w * a * a).sum(axis=1)
+    pv_p = w2a - 2.0 * w3a / sw + s2 * w2a / sw**2
+    pvpv = w2aa - 2.0 * w3aa / sw + (w2a / sw) ** 2
+    return pv_p, pvpv
+
+
+def solve_q(
+    y: np.ndarray,
+    v: np.ndarray,
+    m: np.ndarray,
+    target: np.ndarray,
+    hi: np.ndarray,
+    scale: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Solve :math:`Q(\\tau^2) = c` for tau^2 on ``[0, hi]``, one root per analysis.
+
+    :math:`Q(\\tau^2)` is strictly decreasing and convex in tau^2 (its derivative is
+    :math:`-y^\\top P P y` and its second derivative :math:`2 y^\\top PPP y \\ge 0`), so the
+    root is unique. Newton's method is applied to :math:`1/Q(\\tau^2) - 1/c`, which is exactly
+    linear for a single study, inside a bracket that is shrunk every step; a step that would
+    leave the bracket is replaced by bisection. All analyses iterate together.
+
+    Parameters
+    ----------
+    y, v, m : numpy.ndarray of shape (n, K)
+        Centred estimates, variances and mask.
+    target : numpy.ndarray of shape (n,)
+        Value ``c`` of Q to reach; the caller guarantees :math:`Q(0) \\ge c`.
+    hi : numpy.ndarray of shape (n,)
+        Upper end of the bracket, with :math:`Q(hi) \\le c`.
+    scale : numpy.ndarray of shape (n,)
+        Typical within-study variance, sets the absolute tolerance.
+
+    Returns
+    -------
+    root : numpy.ndarray of shape (n,)
+    converged : numpy.ndarray of bool, shape (n,)
+    """
+    n = y.shape[0]
+    lo = np.zeros(n)
+    hi = hi.astype(float).copy()
+    t = np.zeros(n)
+    converged = np.zeros(n, dtype=bool)
+    active = np.arange(n)
+    for _ in range(ROOT_MAXITER):
+        if active.size == 0:
+            break
+        ta = t[active]
+        fit = weighted_fit(y[active], v[active], m[active], ta)
+        c = target[active]
+        f = fit.q - c
+        lo_a = np.where(f > 0, ta, lo[active])
+        hi_a = np.where(f <= 0, ta, hi[active])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = fit.q * f / (c * fit.d)
+        cand = ta + step
+        bad = ~np.isfinite(cand) | (cand <= lo_a) | (cand >= hi_a)
+        cand = np.where(bad, 0.5 * (lo_a + hi_a), cand)
+        tol = ROOT_RTOL * (scale[active] + np.abs(ta))
+        done = (np.abs(cand - ta) <= tol) | (f == 0) | (hi_a - lo_a <= tol)
+        cand = np.where(f == 0, ta, cand)
+        t[active] = cand
+        lo[active] = lo_a
+        hi[active] = hi_a
+        converged[active[done]] = True
+        active = active[~done]
+    return t, converged
+
+
+def q_upper_bracket(y: np.ndarray, v: np.ndarray, m: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """A tau^2 value at which :math:`Q(\\tau^2) \\le c` is guaranteed.
+
+    Notes
+    -----
+    Because the weighted mean minimises the weighted sum of squares,
+    :math:`Q(\\tau^2) \\le \\sum_i (y_i - \\bar y)^2 / (v_i + \\tau^2)
+    \\le S / (v_{min} + \\tau^2)` with :math:`S = \\sum_i (y_i - \\bar y)^2`, so
+    :math:`\\tau^2 = S/c - v_{min}` (or 0) is an upper end of the bracket.
+    """
+    k = m.sum(axis=1)
+    ybar = (y * m).sum(axis=1) / k
+    s = (((y - ybar[:, None]) * m) ** 2).sum(axis=1)
+    vmin = np.where(m > 0, v, np.inf).min(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hi = s / target - vmin
+    return np.where(np.isfinite(hi) & (hi > 0), hi * (1.0 + 1e-9), 0.0) + 1e-300
+
+
+def by_unique(func, df: np.ndarray, *args: float) -> np.ndarray:
+    """Evaluate ``func(df, *args)`` once per distinct ``df`` and broadcast back.
+
+    Quantile functions (``scipy.special.stdtrit``, ``chdtri``) are slow per call and the
+    degrees of freedom of a batch take few distinct values (k - 1).
+    """
+    uniq, inverse = np.unique(df, return_inverse=True)
+    return np.asarray(func(uniq, *args), dtype=float)[inverse]

@@ -1,0 +1,130 @@
+"""Pool many analyses at once: :func:`pool_many`.
+
+The rows of a long table are padded into 2-D arrays (analyses x k_max) with a mask, and the
+engine iterates every estimator, root finder and interval on all analyses together: there is
+no Python loop over analyses. Each analysis still follows its own iteration path (converged
+analyses are frozen), so the numbers equal those of :func:`ldn_evidence.meta.pool`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ldn_evidence.meta.engine import check_options, fit_padded
+from ldn_evidence.meta.pooling import MAXITER, THRESHOLD
+from ldn_evidence.meta.results import POOL_FIELDS
+
+__all__ = ["pool_many"]
+
+
+def _bad_value_error(frame, column, rows, key_cols, what) -> ValueError:
+    pos = int(rows[0])
+    label = frame.index[pos]
+    key = tuple(frame[c].iloc[pos] for c in key_cols)
+    value = float(frame[column].iloc[pos])
+    return ValueError(
+        f"column {column!r} at row {label!r} (group {key!r}) must be {what}; got {value!r}"
+    )
+
+
+def pool_many(
+    frame: pd.DataFrame,
+    by: Hashable | Sequence[Hashable],
+    *,
+    yi: str = "yi",
+    vi: str = "vi",
+    method: str = "REML",
+    test: str = "knha",
+    level: float = 0.95,
+    pi_method: str = "default",
+    threshold: float = THRESHOLD,
+    maxiter: int = MAXITER,
+) -> pd.DataFrame:
+    """Pool every group of rows of ``frame`` as one analysis.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Long table, one row per effect estimate.
+    by : column name or list of column names
+        Columns that identify an analysis.
+    yi, vi : str
+        Names of the estimate and sampling-variance columns.
+    method, test, level, pi_method, threshold, maxiter
+        As in :func:`ldn_evidence.meta.pool`; the same for every analysis.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per analysis, sorted by the ``by`` columns (missing keys last), with the
+        ``by`` columns followed by the fields of
+        :class:`~ldn_evidence.meta.results.PoolResult`; ``notes`` holds tuples of strings.
+        The index is a fresh ``RangeIndex``.
+
+    Raises
+    ------
+    KeyError
+        If a named column is missing.
+    ValueError
+        For invalid options, an empty frame, or a non-finite estimate / a variance that is
+        not finite and > 0 (the message names the column, row label and group).
+
+    Notes
+    -----
+    Within an analysis the rows keep their order in ``frame``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"a": ["x", "x", "y"], "yi": [0.1, 0.3, 0.2],
+    ...                    "vi": [0.01, 0.02, 0.04]})
+    >>> out = pool_many(df, "a", method="DL", test="z")
+    >>> out["a"].tolist(), out["k"].tolist(), out["estimate"].round(4).tolist()
+    (['x', 'y'], [2, 1], [0.175, 0.2])
+    """
+    method, test = check_options(method, test, level, pi_method, threshold, maxiter)
+    key_cols = [by] if isinstance(by, str) or not isinstance(by, Sequence) else list(by)
+    missing = [c for c in [*key_cols, yi, vi] if c not in frame.columns]
+    if missing:
+        raise KeyError(f"pool_many: columns not in frame: {missing}")
+    if len(frame) == 0:
+        raise ValueError("pool_many: frame has no rows")
+    y = frame[yi].to_numpy(dtype=float, na_value=np.nan)
+    v = frame[vi].to_numpy(dtype=float, na_value=np.nan)
+    bad = np.flatnonzero(~np.isfinite(y))
+    if bad.size:
+        raise _bad_value_error(frame, yi, bad, key_cols, "finite")
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(~(np.isfinite(v) & (v > 0)))
+    if bad.size:
+        raise _bad_value_error(frame, vi, bad, key_cols, "finite and > 0")
+
+    grouped = frame.groupby(key_cols, sort=True, dropna=False, observed=True)
+    gid = grouped.ngroup().to_numpy()
+    pos = grouped.cumcount().to_numpy()
+    n_groups = int(gid.max()) + 1
+    k_max = int(pos.max()) + 1
+    ypad = np.zeros((n_groups, k_max))
+    vpad = np.ones((n_groups, k_max))
+    mask = np.zeros((n_groups, k_max), dtype=bool)
+    ypad[gid, pos] = y
+    vpad[gid, pos] = v
+    mask[gid, pos] = True
+
+    cols = fit_padded(
+        ypad,
+        vpad,
+        mask,
+        method=method,
+        test=test,
+        level=float(level),
+        pi_method=pi_method,
+        threshold=float(threshold),
+        maxiter=int(maxiter),
+    )
+    _, first = np.unique(gid, return_index=True)
+    keys = frame[key_cols].iloc[first].reset_index(drop=True)
+    result = pd.DataFrame({name: cols[name] for name in POOL_FIELDS})
+    return pd.concat([keys, result], axis=1)

@@ -1,0 +1,488 @@
+"""Estimators of the between-study variance tau^2, vectorised over analyses.
+
+Each estimator takes a padded batch (see :mod:`ldn_evidence.meta._kernels`) of analyses with
+``k >= 2`` and returns a :class:`Tau2Estimate`. The definitions, starting values, truncation
+and iteration rules follow metafor's ``rma.uni`` (Viechtbauer 2010) so that the numbers agree
+with it; the standard errors are the ones metafor reports for each estimator.
+
+References
+----------
+.. [DL] DerSimonian R, Laird N (1986). Meta-analysis in clinical trials. Control Clin
+   Trials 7:177-188.
+.. [HE] Hedges LV, Olkin I (1985). Statistical Methods for Meta-Analysis. Academic Press.
+.. [HS] Hunter JE, Schmidt FL (2004). Methods of Meta-Analysis, 2nd ed. Sage.
+.. [SJ] Sidik K, Jonkman JN (2005). Simple heterogeneity variance estimation for
+   meta-analysis. J R Stat Soc C 54:367-384; Sidik K, Jonkman JN (2007). A comparison of
+   heterogeneity variance estimators in combining results of studies. Stat Med 26:1964-1981.
+.. [PM] Paule RC, Mandel J (1982). Consensus values and weighting factors. J Res Natl Bur
+   Stand 87:377-385.
+.. [EB] Morris CN (1983). Parametric empirical Bayes inference: theory and applications.
+   J Am Stat Assoc 78:47-55.
+.. [V05] Viechtbauer W (2005). Bias and efficiency of meta-analytic variance estimators in
+   the random-effects model. J Educ Behav Stat 30:261-293.
+.. [V10] Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package.
+   J Stat Softw 36(3):1-48.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ldn_evidence.meta._kernels import (
+    p_sums,
+    p_sums_v,
+    q_upper_bracket,
+    solve_q,
+    weighted_fit,
+)
+
+__all__ = [
+    "ESTIMATORS",
+    "ITERATIVE",
+    "Tau2Estimate",
+    "estimate_tau2",
+    "tau2_dl",
+    "tau2_eb",
+    "tau2_he",
+    "tau2_hs",
+    "tau2_ml",
+    "tau2_pm",
+    "tau2_reml",
+    "tau2_sj",
+]
+
+#: Random-effects estimators of tau^2 (metafor's ``method`` codes).
+ESTIMATORS: tuple[str, ...] = ("DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM")
+
+#: Estimators computed by iteration (they can fail to converge).
+ITERATIVE: frozenset[str] = frozenset({"ML", "REML", "EB", "PM"})
+
+#: metafor's ``ll0check`` tolerance (``control$tol = .Machine$double.eps^0.25``): ML/REML
+#: estimates are set to 0 when the (restricted) log-likelihood at tau^2 = 0 is larger by more.
+LL0_TOL = np.finfo(float).eps ** 0.25
+
+#: Step-length factor once Fisher scoring oscillates (metafor's help suggests
+#: ``stepadj = 0.5`` when the algorithm does not converge).
+STEPADJ_RETRY = 0.5
+
+#: Iterations of plain Fisher scoring before slowly converging analyses are accelerated,
+#: the smallest step ratio that counts as slow, and the largest extrapolation factor.
+ACCEL_AFTER = 5
+ACCEL_MIN_RATIO = 0.5
+ACCEL_MAX_FACTOR = 100.0
+
+#: Consecutive sign changes of the step (each at least half as long as the previous one)
+#: after which an analysis switches to damped steps.
+OSCILLATION_STREAK = 3
+
+
+class Tau2Estimate(NamedTuple):
+    """tau^2 per analysis with its standard error and iteration record.
+
+    Attributes
+    ----------
+    tau2 : numpy.ndarray
+        Estimate, truncated at 0.
+    se : numpy.ndarray
+        Standard error as metafor reports it.
+    raw : numpy.ndarray
+        Value before truncation at 0 (equal to ``tau2`` for iterative estimators except
+        after the ``ll0check``).
+    converged : numpy.ndarray of bool
+    iterations : numpy.ndarray of int
+    ll0 : numpy.ndarray of bool
+        ``True`` where the ML/REML estimate was reset to 0 by the log-likelihood check.
+    damped : numpy.ndarray of bool
+        ``True`` where the full-step iteration oscillated and switched to half steps
+        (``stepadj = 0.5``).
+    """
+
+    tau2: np.ndarray
+    se: np.ndarray
+    raw: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+    ll0: np.ndarray
+    damped: np.ndarray
+
+
+def _result(tau2_raw, se, converged=None, iterations=None, ll0=None, tau2=None) -> Tau2Estimate:
+    n = tau2_raw.shape[0]
+    return Tau2Estimate(
+        damped=np.zeros(n, dtype=bool),
+        tau2=np.maximum(tau2_raw, 0.0) if tau2 is None else tau2,
+        se=se,
+        raw=tau2_raw,
+        converged=np.ones(n, dtype=bool) if converged is None else converged,
+        iterations=np.zeros(n, dtype=np.int64) if iterations is None else iterations,
+        ll0=np.zeros(n, dtype=bool) if ll0 is None else ll0,
+    )
+
+
+def tau2_dl(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> Tau2Estimate:
+    """DerSimonian-Laird method-of-moments estimator [DL]_.
+
+    Parameters
+    ----------
+    y, v, m : numpy.ndarray of shape (n, K)
+        Centred estimates, sampling variances and mask of ``n`` analyses with ``k >= 2``.
+
+    Returns
+    -------
+    Tau2Estimate
+
+    Notes
+    -----
+    With common-effect weights :math:`w_i = 1/v_i` and :math:`P = W - ww^\\top/\\sum w`,
+
+    .. math:: \\hat\\tau^2 = \\max\\{0, (Q - (k-1)) / \\mathrm{tr}(P)\\}, \\qquad
+              \\mathrm{tr}(P) = \\sum w_i - \\sum w_i^2 / \\sum w_i,
+
+    and :math:`SE^2 = \\{2(k-1) + 4\\tau^2 \\mathrm{tr}(P) + 2\\tau^4 \\mathrm{tr}(PP)\\}
+    / \\mathrm{tr}(P)^2` with the truncated :math:`\\tau^2` (metafor's expression).
+    """
+    k = m.sum(axis=1)
+    fit = weighted_fit(y, v, m, np.zeros(y.shape[0]))
+    ps = p_sums(fit.w, fit.sw)
+    raw = (fit.q - (k - 1.0)) / ps.tr_p
+    t = np.maximum(raw, 0.0)
+    se = np.sqrt(2.0 * (k - 1.0) + 4.0 * t * ps.tr_p + 2.0 * t**2 * ps.sum_pp) / ps.tr_p
+    return _result(raw, se)
+
+
+def tau2_he(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> Tau2Estimate:
+    """Hedges (unweighted method-of-moments) estimator [HE]_ [V05]_.
+
+    Notes
+    -----
+    With :math:`P = I - J/k` (unweighted),
+
+    .. math:: \\hat\\tau^2 = \\max\\Big\\{0, \\frac{\\sum (y_i-\\bar y)^2 - \\frac{k-1}{k}
+              \\sum v_i}{k-1}\\Big\\},
+
+    :math:`SE^2 = \\{2\\,\\mathrm{tr}(PVPV) + 4\\tau^2\\mathrm{tr}(PV) + 2\\tau^4(k-1)\\}
+    / (k-1)^2`.
+    """
+    k = m.sum(axis=1)
+    ybar = (y * m).sum(axis=1) / k
+    rss = (((y - ybar[:, None]) * m) ** 2).sum(axis=1)
+    vm = v * m
+    sv = vm.sum(axis=1)
+    tr_pv = sv * (k - 1.0) / k
+    tr_pvpv = (vm * vm).sum(axis=1) * (1.0 - 2.0 / k) + (sv / k) ** 2
+    raw = (rss - tr_pv) / (k - 1.0)
+    t = np.maximum(raw, 0.0)
+    se = np.sqrt(2.0 * tr_pvpv + 4.0 * t * tr_pv + 2.0 * t**2 * (k - 1.0)) / (k - 1.0)
+    return _result(raw, se)
+
+
+def tau2_hs(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> Tau2Estimate:
+    """Hunter-Schmidt estimator [HS]_ as defined in metafor.
+
+    Notes
+    -----
+    .. math:: \\hat\\tau^2 = \\max\\{0, (Q - k)/\\textstyle\\sum w_i\\}, \\quad w_i = 1/v_i,
+
+    :math:`SE^2 = \\{2(k-1) + 4\\tau^2\\mathrm{tr}(P) + 2\\tau^4\\mathrm{tr}(PP)\\}
+    / (\\sum w_i)^2`.
+    """
+    k = m.sum(axis=1)
+    fit = weighted_fit(y, v, m, np.zeros(y.shape[0]))
+    ps = p_sums(fit.w, fit.sw)
+    raw = (fit.q - k) / fit.sw
+    t = np.maximum(raw, 0.0)
+    se = np.sqrt(2.0 * (k - 1.0) + 4.0 * t * ps.tr_p + 2.0 * t**2 * ps.sum_pp) / fit.sw
+    return _result(raw, se)
+
+
+def tau2_sj(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> Tau2Estimate:
+    """Sidik-Jonkman two-step estimator [SJ]_.
+
+    Notes
+    -----
+    Starting value :math:`\\tau_0^2 = \\sum (y_i - \\bar y)^2 / k` (unweighted, divisor k),
+    then with weights :math:`w_i = 1/(v_i + \\tau_0^2)`:
+
+    .. math:: \\hat\\tau^2 = \\tau_0^2 \\, Q(\\tau_0^2) / (k - 1),
+
+    :math:`SE^2 = \\tau_0^4 \\{2\\,\\mathrm{tr}(PVPV) + 4\\tau^2 \\textstyle\\sum_{ij}
+    P_{ij}^2 v_j + 2\\tau^4 \\mathrm{tr}(PP)\\} / (k-1)^2` (metafor's expression).
+    """
+    k = m.sum(axis=1)
+    ybar = (y * m).sum(axis=1) / k
+    t0 = (((y - ybar[:, None]) * m) ** 2).sum(axis=1) / k
+    fit = weighted_fit(y, v, m, t0)
+    ps = p_sums(fit.w, fit.sw)
+    pv_p, pvpv = p_sums_v(fit.w, fit.sw, v * m)
+    raw = t0 * fit.q / (k - 1.0)
+    t = np.maximum(raw, 0.0)
+    se = (t0 / (k - 1.0)) * np.sqrt(2.0 * pvpv + 4.0 * t * pv_p + 2.0 * t**2 * ps.sum_pp)
+    return _result(raw, se)
+
+
+def _fisher_scoring(
+    kind: str,
+    y: np.ndarray,
+    v: np.ndarray,
+    m: np.ndarray,
+    start: np.ndarray,
+    threshold: np.ndarray,
+    maxiter: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Iterate the ML / REML Fisher-scoring or EB fixed-point update on all analyses.
+
+    The update is metafor's: a full step, halved until tau^2 stays >= 0, stopping when the
+    change is <= ``threshold``; more than ``maxiter`` updates count as non-convergence.
+    Analyses that have converged are frozen, so each follows its own path.
+
+    Full Fisher-scoring steps can oscillate between two values for ever (metafor then stops
+    with "did not converge" and suggests ``control = list(stepadj = 0.5)``). An analysis
+    whose step changes sign with at least half the previous length
+    :data:`OSCILLATION_STREAK` times in a row is switched to half steps from there on
+    (reported as ``damped``). Where steps shrink slowly by a steady ratio r (flat
+    likelihood near the boundary), the step is extended to its geometric limit
+    ``adj / (1 - r)`` (Aitken acceleration). Convergence is always judged on the plain
+    Fisher-scoring step, so the solution is the same fixed point metafor converges to.
+
+    Returns
+    -------
+    tau2, converged, iterations, damped : numpy.ndarray
+    """
+    n = y.shape[0]
+    tau2 = start.astype(float).copy()
+    converged = np.zeros(n, dtype=bool)
+    iterations = np.zeros(n, dtype=np.int64)
+    damped = np.zeros(n, dtype=bool)
+    prev = np.zeros(n)
+    streak = np.zeros(n, dtype=np.int64)
+    jumped = np.zeros(n, dtype=bool)
+    # working set: compacted lazily, when less than half of it is still iterating
+    idx = np.arange(n)
+    ya, va, ma = y, v, m
+    ka = m.sum(axis=1)
+    live = np.ones(n, dtype=bool)
+    for it in range(1, maxiter + 2):
+        if not live.any():
+            break
+        if live.sum() < 0.5 * idx.size:
+            keep = np.flatnonzero(live)
+            idx, ya, va, ma, ka = idx[keep], ya[keep], va[keep], ma[keep], ka[keep]
+            live = np.ones(idx.size, dtype=bool)
+        ta = tau2[idx]
+        fit = weighted_fit(ya, va, ma, ta)
+        if kind == "EB":
+            adj = (fit.q * ka / (ka - 1.0) - ka) / fit.sw
+        else:
+            if kind == "ML":
+                num_sub = fit.sw
+                den = np.einsum("ij,ij->i", fit.w, fit.w)
+            else:  # REML
+                ps = p_sums(fit.w, fit.sw)
+                num_sub, den = ps.tr_p, ps.sum_pp
+            adj = (fit.d - num_sub) / den
+        adj = np.where(np.isfinite(adj) & live, adj, 0.0)
+        p_a = prev[idx]
+        osc = (adj * p_a < 0) & (np.abs(adj) >= 0.5 * np.abs(p_a))
+        st = np.where(osc, streak[idx] + 1, 0)
+        streak[idx] = st
+        prev[idx] = adj
+        dmp = damped[idx] | (st >= OSCILLATION_STREAK)
+        damped[idx] = dmp
+        plain = _keep_nonnegative(ta, np.where(dmp, STEPADJ_RETRY * adj, adj))
+        small = np.abs(plain) <= threshold[idx]
+        adj = plain
+        if it > ACCEL_AFTER:
+            # slow monotone convergence (flat likelihood): successive steps shrink by a
+            # steady ratio r, so jump by the geometric sum step / (1 - r) (Aitken's delta^2)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = plain / p_a
+            slow = ~dmp & ~small & ~jumped[idx] & (ratio > ACCEL_MIN_RATIO) & (ratio < 1.0)
+            jumped[idx] = slow
+            if slow.any():
+                factor = 1.0 / np.maximum(1.0 - ratio, 1.0 / ACCEL_MAX_FACTOR)
+                adj = _keep_nonnegative(ta, np.where(slow, plain * factor, plain))
+        upd = idx[live]
+        tau2[upd] = (ta + adj)[live]
+        iterations[upd] = it
+        if it > maxiter:  # metafor counts this as failure even if the last step was small
+            break
+        done = live & small
+        converged[idx[done]] = True
+        live &= ~done
+    return tau2, converged, iterations, damped
+
+
+def _keep_nonnegative(tau2: np.ndarray, adj: np.ndarray) -> np.ndarray:
+    """Halve each step as often as needed (metafor's rule) so that tau2 + step >= 0."""
+    neg = tau2 + adj < 0
+    if not neg.any():
+        return adj
+    with np.errstate(divide="ignore", invalid="ignore"):
+        halvings = np.ceil(np.log2(-adj / tau2))
+    halvings = np.where(neg & np.isfinite(halvings), halvings, 0.0)
+    adj = np.where(neg, adj / np.exp2(halvings), adj)
+    for _ in range(3):  # rounding of log2 can leave a hair below zero
+        adj = np.where(tau2 + adj < 0, adj / 2.0, adj)
+    return np.where((tau2 == 0) & (adj < 0), 0.0, adj)
+
+
+def _loglik(kind: str, y, v, m, tau2) -> np.ndarray:
+    """(Restricted) log-likelihood up to a constant shared by all tau^2 values."""
+    fit = weighted_fit(y, v, m, tau2)
+    ll = -0.5 * (np.log(v + tau2[:, None]) * m).sum(axis=1) - 0.5 * fit.q
+    if kind == "REML":
+        ll = ll - 0.5 * np.log(fit.sw)
+    return ll
+
+
+def _iterative(kind, y, v, m, threshold, maxiter) -> Tau2Estimate:
+    start = np.maximum(tau2_he(y, v, m).raw, 0.0)
+    tau2, converged, iterations, damped = _fisher_scoring(kind, y, v, m, start, threshold, maxiter)
+    ll0 = np.zeros(y.shape[0], dtype=bool)
+    if kind in ("ML", "REML"):
+        # metafor's ll0check: guard against a local maximum away from 0
+        zero = np.zeros_like(tau2)
+        ll_0 = _loglik(kind, y, v, m, zero)
+        ll_t = _loglik(kind, y, v, m, tau2)
+        ll0 = converged & (ll_0 - ll_t > LL0_TOL) & (tau2 > threshold)
+        tau2 = np.where(ll0, 0.0, tau2)
+    tau2 = np.maximum(tau2, 0.0)
+    fit = weighted_fit(y, v, m, tau2)
+    if kind == "ML":
+        se = np.sqrt(2.0 / (fit.w * fit.w).sum(axis=1))
+    elif kind == "REML":
+        se = np.sqrt(2.0 / p_sums(fit.w, fit.sw).sum_pp)
+    else:
+        se = _se_pm_eb(m, fit.sw)
+    return Tau2Estimate(tau2, se, tau2, converged, iterations, ll0, damped)
+
+
+def _se_pm_eb(m: np.ndarray, sw: np.ndarray) -> np.ndarray:
+    k = m.sum(axis=1)
+    return np.sqrt(2.0 * k**2 / (k - 1.0)) / sw
+
+
+def tau2_ml(y, v, m, threshold, maxiter=100) -> Tau2Estimate:
+    """Maximum-likelihood estimator by Fisher scoring [V05]_ [V10]_.
+
+    Parameters
+    ----------
+    y, v, m : numpy.ndarray of shape (n, K)
+        Centred estimates, sampling variances and mask (``k >= 2``).
+    threshold : numpy.ndarray of shape (n,)
+        Convergence threshold on the change of tau^2 per analysis.
+    maxiter : int
+        Maximum number of updates.
+
+    Notes
+    -----
+    Start at the truncated Hedges estimate; update
+    :math:`\\tau^2 \\leftarrow \\tau^2 + \\{\\sum w_i^2 (y_i-\\hat\\mu)^2 - \\sum w_i\\}
+    / \\sum w_i^2` with :math:`w_i = 1/(v_i+\\tau^2)`, halving the step while it would
+    make tau^2 negative. :math:`SE = \\sqrt{2/\\sum w_i^2}`.
+    """
+    return _iterative("ML", y, v, m, threshold, maxiter)
+
+
+def tau2_reml(y, v, m, threshold, maxiter=100) -> Tau2Estimate:
+    """Restricted maximum-likelihood estimator by Fisher scoring [V05]_ [V10]_.
+
+    Notes
+    -----
+    As :func:`tau2_ml` with the update
+    :math:`\\{y^\\top P P y - \\mathrm{tr}(P)\\} / \\mathrm{tr}(PP)` and
+    :math:`SE = \\sqrt{2/\\mathrm{tr}(PP)}`, :math:`P = W - ww^\\top/\\sum w`.
+    """
+    return _iterative("REML", y, v, m, threshold, maxiter)
+
+
+def tau2_eb(y, v, m, threshold, maxiter=100) -> Tau2Estimate:
+    """Empirical Bayes estimator [EB]_ by metafor's fixed-point iteration.
+
+    Notes
+    -----
+    Update :math:`\\tau^2 \\leftarrow \\tau^2 + \\{Q(\\tau^2)\\,k/(k-1) - k\\}/\\sum w_i`
+    from the truncated Hedges estimate; the fixed point solves :math:`Q(\\tau^2) = k - 1`,
+    so EB and PM coincide in the intercept-only model. metafor reports
+    :math:`SE = \\sqrt{2k^2/(k-1)} / \\sum w_i`.
+    """
+    return _iterative("EB", y, v, m, threshold, maxiter)
+
+
+def tau2_pm(y: np.ndarray, v: np.ndarray, m: np.ndarray, scale: np.ndarray) -> Tau2Estimate:
+    """Paule-Mandel estimator [PM]_: the root of the generalised Q equation.
+
+    Notes
+    -----
+    :math:`\\hat\\tau^2` solves :math:`Q(\\tau^2) = \\sum_i (y_i-\\hat\\mu)^2/(v_i+\\tau^2)
+    = k-1`, and is 0 when :math:`Q(0) < k-1`. metafor brackets the root with ``uniroot``;
+    here a safeguarded Newton iteration (:func:`~ldn_evidence.meta._kernels.solve_q`) solves
+    it to near machine precision. :math:`SE = \\sqrt{2k^2/(k-1)} / \\sum w_i`.
+    """
+    n = y.shape[0]
+    k = m.sum(axis=1)
+    target = k - 1.0
+    q0 = weighted_fit(y, v, m, np.zeros(n)).q
+    tau2 = np.zeros(n)
+    converged = np.ones(n, dtype=bool)
+    need = np.flatnonzero(q0 >= target)
+    if need.size:
+        ys, vs, ms = y[need], v[need], m[need]
+        hi = q_upper_bracket(ys, vs, ms, target[need])
+        root, conv = solve_q(ys, vs, ms, target[need], hi, scale[need])
+        tau2[need] = root
+        converged[need] = conv
+    sw = weighted_fit(y, v, m, tau2).sw
+    zeros = np.zeros(n, dtype=np.int64)
+    false = zeros.astype(bool)
+    return Tau2Estimate(tau2, _se_pm_eb(m, sw), tau2, converged, zeros, false, false)
+
+
+def estimate_tau2(
+    method: str,
+    y: np.ndarray,
+    v: np.ndarray,
+    m: np.ndarray,
+    *,
+    threshold: np.ndarray,
+    maxiter: int,
+    scale: np.ndarray,
+) -> Tau2Estimate:
+    """Dispatch to the estimator named by ``method`` (one of :data:`ESTIMATORS`).
+
+    Parameters
+    ----------
+    method : str
+        metafor's code of the estimator.
+    y, v, m : numpy.ndarray of shape (n, K)
+        Centred estimates, sampling variances and mask (every analysis ``k >= 2``).
+    threshold : numpy.ndarray of shape (n,)
+        Convergence threshold of the Fisher-scoring / fixed-point iterations.
+    maxiter : int
+        Maximum number of iterations.
+    scale : numpy.ndarray of shape (n,)
+        Typical within-study variance (tolerance scale of the PM root finder).
+
+    Returns
+    -------
+    Tau2Estimate
+    """
+    if method == "DL":
+        return tau2_dl(y, v, m)
+    if method == "HE":
+        return tau2_he(y, v, m)
+    if method == "HS":
+        return tau2_hs(y, v, m)
+    if method == "SJ":
+        return tau2_sj(y, v, m)
+    if method == "ML":
+        return tau2_ml(y, v, m, threshold, maxiter)
+    if method == "REML":
+        return tau2_reml(y, v, m, threshold, maxiter)
+    if method == "EB":
+        return tau2_eb(y, v, m, threshold, maxiter)
+    if method == "PM":
+        return tau2_pm(y, v, m, scale)
+    raise ValueError(f"unknown tau2 estimator {method!r}")
