@@ -28,3 +28,12 @@ PVALUE = {"rtol": 1e-6, "atol": 1e-8}
 
 #: I^2 (percent) and H^2, derived from tau^2.
 HETEROGENEITY_PERCENT = {"rtol": 1e-4, "atol": 1e-3}
+
+#: Against metafor at its DEFAULT settings (what a user sees printed): closed-form estimators
+#: agree to floating point (CLOSED_FORM). Iterative estimators and Q-profile bounds carry
+#: metafor's default convergence slack: uniroot's tol = .Machine$double.eps^0.25 = 1.22e-4 in
+#: tau^2 (PM, confint) and threshold = 1e-5 in tau^2 (ML/REML/EB), propagated to what depends
+#: on tau^2. Our values are the converged ones (see ITERATIVE_* against tight metafor runs).
+METAFOR_DEFAULT_TAU2 = {"rtol": 0.0, "atol": 1.22e-4}
+METAFOR_DEFAULT_DERIVED = {"rtol": 5e-4, "atol": 5e-4}
+METAFOR_DEFAULT_I2 = {"rtol": 0.0, "atol": 0.05}
