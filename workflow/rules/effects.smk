@@ -12,11 +12,12 @@ rule effects:
     log:
         "logs/effects/{condition}.log",
     params:
+        ldn=LDN,
         settings=json.dumps(config["effects"], sort_keys=True),
         out_dir=lambda wc: PROCESSED_DIR / wc.condition,
     threads: 1
     resources:
         mem_mb=1000,
     shell:
-        "{LDN} effects --studies {input.studies:q} --outcomes {input.outcomes:q}"
+        "{params.ldn} effects --studies {input.studies:q} --outcomes {input.outcomes:q}"
         " --settings {params.settings:q} --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"

@@ -13,10 +13,11 @@ rule ingest:
     log:
         "logs/ingest/{condition}.log",
     params:
+        ldn=LDN,
         out_dir=lambda wc: PROCESSED_DIR / wc.condition,
     threads: 1
     resources:
         mem_mb=1000,
     shell:
-        "{LDN} ingest {input.studies:q} --condition {wildcards.condition}"
+        "{params.ldn} ingest {input.studies:q} --condition {wildcards.condition}"
         " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
