@@ -297,3 +297,66 @@ def test_schema_enums_match_vocabulary():
     assert tuple(props["risk_of_bias"]["properties"]["overall"]["enum"]) == (
         vocab.RISK_OF_BIAS_LEVELS
     )
+
+
+def test_quartiles_must_be_ordered(tmp_path):
+    write(tmp_path, with_outcome_stats(q1_ldn=5.0, median_ldn=4.0, q3_ldn=7.0))
+    assert messages(tmp_path) == [
+        "fibromyalgia/Test2020.yaml: outcome pain: statistics.median_ldn: 4.0 is below "
+        "q1_ldn = 5.0 (expected q1_ldn <= median_ldn)"
+    ]
+
+
+def test_study_sample_size_dose_and_duration(tmp_path):
+    study = minimal_study(
+        sample_size={"randomized": 0}, dose={"mg_per_day": 0}, duration={"weeks": -2}
+    )
+    write(tmp_path, study)
+    assert messages(tmp_path) == [
+        "fibromyalgia/Test2020.yaml: study Test2020: sample_size.randomized: 0 participants "
+        "(expected n >= 1)",
+        "fibromyalgia/Test2020.yaml: study Test2020: dose.mg_per_day: 0 is not positive "
+        "(expected > 0)",
+        "fibromyalgia/Test2020.yaml: study Test2020: duration.weeks: -2 is not positive "
+        "(expected > 0)",
+    ]
+
+
+def test_mixed_ibd_only_for_crohns(tmp_path):
+    write(tmp_path, minimal_study(population_scope="mixed_ibd"))
+    assert messages(tmp_path) == [
+        "fibromyalgia/Test2020.yaml: study Test2020: population_scope: "
+        "mixed_ibd is only meaningful for crohns_disease"
+    ]
+
+
+def test_negative_events(tmp_path):
+    write(tmp_path, with_outcome_stats(events_ctl=-1, total_ctl=50))
+    assert messages(tmp_path) == [
+        "fibromyalgia/Test2020.yaml: outcome pain: statistics.events_ctl: -1 is negative "
+        "(expected >= 0)"
+    ]
+
+
+def test_file_outside_a_condition_folder(tmp_path):
+    write(tmp_path, minimal_study(), condition="misc")
+    assert messages(tmp_path) == [
+        "misc/Test2020.yaml: study Test2020: condition: the file is in folder 'misc', not a "
+        "condition folder (expected data/raw/<condition>/ with one of: fibromyalgia, "
+        "crohns_disease, multiple_sclerosis, long_covid)"
+    ]
+
+
+def test_cli_validate_exit_codes(tmp_path, capsys):
+    from ldn_evidence.cli import main
+
+    write(tmp_path, minimal_study())
+    assert main(["validate", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == "1 study file(s) valid\n"
+    write(tmp_path, with_outcome_stats(sd_ldn=-1.0))
+    assert main(["validate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].endswith(
+        "outcome pain: statistics.sd_ldn: -1.0 is not positive (expected a value > 0)"
+    )
+    assert err[-1] == "1 problem(s) in 1 of 1 file(s)"
