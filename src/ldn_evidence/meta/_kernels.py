@@ -31,6 +31,37 @@ ROOT_RTOL = 1e-12
 ROOT_MAXITER = 200
 
 
+class Scratch:
+    """Preallocated ``(n, K)`` arrays reused by the repeated fits of an iteration.
+
+    A loop that calls :func:`weighted_fit` many times on (a shrinking subset of) one batch
+    writes its temporaries here instead of allocating fresh arrays every time (large arrays
+    come from ``mmap`` and are page-faulted in again on first touch; reuse saves about 6% of
+    a fit). Each method returns views of the first ``rows`` rows (contiguous).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(n, K)`` of the batch.
+    """
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self._w = np.empty(shape)
+        self._r = np.empty(shape)
+        self._wr = np.empty(shape)
+        self._rows: list[np.ndarray] = []  # allocated on first use of :meth:`data`
+
+    def fit(self, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Buffers for ``w``, ``r`` and ``w * r`` of :func:`weighted_fit`."""
+        return self._w[:rows], self._r[:rows], self._wr[:rows]
+
+    def data(self, rows: int) -> list[np.ndarray]:
+        """Three more buffers, for a gathered subset of the batch's ``y``, ``v``, ``m``."""
+        if not self._rows:
+            self._rows = [np.empty_like(self._w) for _ in range(3)]
+        return [a[:rows] for a in self._rows]
+
+
 class WeightedFit(NamedTuple):
     """Weighted mean and residual sums for weights ``w = m / (v + tau2)``."""
 
@@ -38,11 +69,19 @@ class WeightedFit(NamedTuple):
     sw: np.ndarray  # (n,) sum of weights
     mu: np.ndarray  # (n,) weighted mean of the (centred) estimates
     r: np.ndarray  # (n, K) residuals y - mu (not masked)
-    q: np.ndarray  # (n,) generalised Q: sum w r^2
+    q: np.ndarray | None  # (n,) generalised Q: sum w r^2 (None if not requested)
     d: np.ndarray  # (n,) y'PPy = sum w^2 r^2 (= -dQ/dtau2)
 
 
-def weighted_fit(y: np.ndarray, v: np.ndarray, m: np.ndarray, tau2: np.ndarray) -> WeightedFit:
+def weighted_fit(
+    y: np.ndarray,
+    v: np.ndarray,
+    m: np.ndarray,
+    tau2: np.ndarray,
+    *,
+    with_q: bool = True,
+    scratch: Scratch | None = None,
+) -> WeightedFit:
     """Weighted least-squares fit of the intercept with weights ``1 / (v + tau2)``.
 
     Parameters
@@ -51,6 +90,12 @@ def weighted_fit(y: np.ndarray, v: np.ndarray, m: np.ndarray, tau2: np.ndarray) 
         Centred estimates, variances and mask.
     tau2 : numpy.ndarray of shape (n,)
         Between-study variance per analysis.
+    with_q : bool, default True
+        Compute ``q``; the Fisher-scoring updates of ML and REML do not need it and skip
+        one pass over the batch with ``with_q=False`` (``q`` is then ``None``).
+    scratch : Scratch, optional
+        Where to write ``w`` and ``r`` (and a temporary) instead of new arrays; the
+        returned ``w`` and ``r`` are then overwritten by the next fit with the same scratch.
 
     Returns
     -------
@@ -60,13 +105,14 @@ def weighted_fit(y: np.ndarray, v: np.ndarray, m: np.ndarray, tau2: np.ndarray) 
         (stable for very unequal weights), ``d`` its negative derivative in tau^2.
         ``r`` is not masked (``w`` is 0 in padding cells).
     """
-    w = v + tau2[:, None]
+    w, r, wr = (None, None, None) if scratch is None else scratch.fit(y.shape[0])
+    w = np.add(v, tau2[:, None], out=w)
     np.divide(m, w, out=w)
     sw = w.sum(axis=1)
     mu = np.einsum("ij,ij->i", w, y) / sw
-    r = y - mu[:, None]
-    wr = w * r
-    q = np.einsum("ij,ij->i", wr, r)
+    r = np.subtract(y, mu[:, None], out=r)
+    wr = np.multiply(w, r, out=wr)
+    q = np.einsum("ij,ij->i", wr, r) if with_q else None
     d = np.einsum("ij,ij->i", wr, wr)
     return WeightedFit(w, sw, mu, r, q, d)
 
@@ -78,8 +124,10 @@ class PSums(NamedTuple):
     sum_pp: np.ndarray  # sum_ij P_ij^2 = tr(PP)
 
 
-def p_sums(w: np.ndarray, sw: np.ndarray) -> PSums:
+def p_sums(w: np.ndarray, sw: np.ndarray, out: np.ndarray | None = None) -> PSums:
     """Return tr(P) and tr(PP) of :math:`P = W - w w^\\top/\\sum w`.
+
+    ``out``, if given, is an array of the shape of ``w`` used as scratch space.
 
     Notes
     -----
@@ -87,7 +135,7 @@ def p_sums(w: np.ndarray, sw: np.ndarray) -> PSums:
     :math:`\\mathrm{tr}(P) = S_1 - S_2/S_1` and
     :math:`\\sum_{ij} P_{ij}^2 = S_2 - 2 S_3/S_1 + S_2^2/S_1^2`.
     """
-    w2 = w * w
+    w2 = np.multiply(w, w, out=out)
     s2 = w2.sum(axis=1)
     s3 = np.einsum("ij,ij->i", w2, w)
     tr_p = sw - s2 / sw
@@ -119,6 +167,7 @@ def solve_q(
     target: np.ndarray,
     hi: np.ndarray,
     scale: np.ndarray,
+    at_zero: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Solve :math:`Q(\\tau^2) = c` for tau^2 on ``[0, hi]``, one root per analysis.
 
@@ -138,6 +187,10 @@ def solve_q(
         Upper end of the bracket, with :math:`Q(hi) \\le c`.
     scale : numpy.ndarray of shape (n,)
         Typical within-study variance, sets the absolute tolerance.
+    at_zero : tuple of two numpy.ndarray of shape (n,), optional
+        :math:`Q(0)` and :math:`-Q'(0)` (the ``q`` and ``d`` of :func:`weighted_fit` at
+        tau^2 = 0) when the caller has them: the iteration starts at 0, so its first
+        evaluation is then skipped.
 
     Returns
     -------
@@ -150,17 +203,26 @@ def solve_q(
     t = np.zeros(n)
     converged = np.zeros(n, dtype=bool)
     active = np.arange(n)
-    for _ in range(ROOT_MAXITER):
+    scratch = Scratch(y.shape)
+    for it in range(ROOT_MAXITER):
         if active.size == 0:
             break
         ta = t[active]
-        fit = weighted_fit(y[active], v[active], m[active], ta)
+        if it == 0 and at_zero is not None:
+            q, d = at_zero  # every root starts at tau2 = 0
+        else:
+            ya, va, ma = scratch.data(active.size)
+            for full, part in ((y, ya), (v, va), (m, ma)):
+                # mode="clip" (the indices are valid) spares the buffered copy of "raise"
+                np.take(full, active, axis=0, out=part, mode="clip")
+            fit = weighted_fit(ya, va, ma, ta, scratch=scratch)
+            q, d = fit.q, fit.d
         c = target[active]
-        f = fit.q - c
+        f = q - c
         lo_a = np.where(f > 0, ta, lo[active])
         hi_a = np.where(f <= 0, ta, hi[active])
         with np.errstate(divide="ignore", invalid="ignore"):
-            step = fit.q * f / (c * fit.d)
+            step = q * f / (c * d)
         cand = ta + step
         bad = ~np.isfinite(cand) | (cand <= lo_a) | (cand >= hi_a)
         cand = np.where(bad, 0.5 * (lo_a + hi_a), cand)

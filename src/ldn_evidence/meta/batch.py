@@ -30,6 +30,20 @@ def _bad_value_error(frame, column, rows, key_cols, what) -> ValueError:
     )
 
 
+def _positions(gid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Position of each row within its group, and the first row of every group.
+
+    ``gid`` numbers the groups 0, 1, ... (every number used); rows keep their order within
+    a group (a stable sort), as ``groupby().cumcount()`` numbers them.
+    """
+    order = np.argsort(gid, kind="stable")
+    sizes = np.bincount(gid)
+    starts = np.cumsum(sizes) - sizes
+    pos = np.empty(gid.size, dtype=np.intp)
+    pos[order] = np.arange(gid.size) - np.repeat(starts, sizes)
+    return pos, order[starts]
+
+
 def pool_many(
     frame: pd.DataFrame,
     by: Hashable | Sequence[Hashable],
@@ -101,10 +115,9 @@ def pool_many(
     if bad.size:
         raise _bad_value_error(frame, vi, bad, key_cols, "finite and > 0")
 
-    grouped = frame.groupby(key_cols, sort=True, dropna=False, observed=True)
-    gid = grouped.ngroup().to_numpy()
-    pos = grouped.cumcount().to_numpy()
-    n_groups = int(gid.max()) + 1
+    gid = frame.groupby(key_cols, sort=True, dropna=False, observed=True).ngroup().to_numpy()
+    pos, first = _positions(gid)
+    n_groups = first.size
     k_max = int(pos.max()) + 1
     ypad = np.zeros((n_groups, k_max))
     vpad = np.ones((n_groups, k_max))
@@ -124,7 +137,11 @@ def pool_many(
         threshold=float(threshold),
         maxiter=int(maxiter),
     )
-    _, first = np.unique(gid, return_index=True)
     keys = frame[key_cols].iloc[first].reset_index(drop=True)
+    if keys.columns.is_unique and not set(keys.columns) & set(POOL_FIELDS):
+        # one frame from one dict of columns: cheaper than concatenating two frames
+        return pd.DataFrame(
+            {**{c: keys[c] for c in keys.columns}, **cols}, columns=[*keys.columns, *POOL_FIELDS]
+        )
     result = pd.DataFrame({name: cols[name] for name in POOL_FIELDS})
     return pd.concat([keys, result], axis=1)

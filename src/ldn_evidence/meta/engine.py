@@ -67,13 +67,11 @@ def _notes_column(flags: list[tuple[str, np.ndarray]], n: int) -> np.ndarray:
     code = np.zeros(n, dtype=np.int64)
     for bit, (_, flag) in enumerate(flags):
         code |= flag.astype(np.int64) << bit
-    out = np.empty(n, dtype=object)
-    for c in np.unique(code):
-        notes = tuple(text for bit, (text, _) in enumerate(flags) if (int(c) >> bit) & 1)
-        idx = np.flatnonzero(code == c)
-        for i in idx:
-            out[i] = notes
-    return out
+    uniq, inverse = np.unique(code, return_inverse=True)
+    table = np.empty(uniq.size, dtype=object)  # one shared tuple per distinct combination
+    for j, c in enumerate(uniq.tolist()):
+        table[j] = tuple(text for bit, (text, _) in enumerate(flags) if (c >> bit) & 1)
+    return table[inverse]
 
 
 #: Analyses per block: the batch is sorted by k and cut into blocks, each padded only to its
@@ -276,7 +274,7 @@ def _fit_block(
         out["s2"][many] = s2
         if re:
             i2, h2 = i2_h2(tau2, s2)
-            ci = q_profile_ci(ys, vs, ms, qs.q, level, s2)
+            ci = q_profile_ci(ys, vs, ms, qs.q, level, s2, qs.dq)
             out["tau2_ci_low"][many] = ci.low
             out["tau2_ci_high"][many] = ci.high
             out["i2_ci_low"][many], out["h2_ci_low"][many] = i2_h2(ci.low, s2)
@@ -295,7 +293,8 @@ def _fit_block(
 
     out["test"] = test_used
     out["tau2_estimator"] = tau2_est
-    out["ci_method"] = np.array([_CI_METHOD[t] for t in test_used], dtype=object)
+    out["ci_method"] = np.full(n, _CI_METHOD[test], dtype=object)
+    out["ci_method"][one] = _CI_METHOD["z"]
     if re:
         if pi_method == "higgins":
             pi_name = "t(k-2)"

@@ -31,6 +31,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ldn_evidence.meta._kernels import (
+    Scratch,
+    WeightedFit,
     p_sums,
     p_sums_v,
     q_upper_bracket,
@@ -72,6 +74,10 @@ STEPADJ_RETRY = 0.5
 ACCEL_AFTER = 5
 ACCEL_MIN_RATIO = 0.5
 ACCEL_MAX_FACTOR = 100.0
+
+#: The Fisher-scoring working set is compacted to its live rows once fewer than this share
+#: of its rows are still iterating.
+COMPACT_BELOW = 0.8
 
 #: Consecutive sign changes of the step (each at least half as long as the previous one)
 #: after which an analysis switches to damped steps.
@@ -255,23 +261,35 @@ def _fisher_scoring(
     converged = np.zeros(n, dtype=bool)
     iterations = np.zeros(n, dtype=np.int64)
     damped = np.zeros(n, dtype=bool)
-    prev = np.zeros(n)
-    streak = np.zeros(n, dtype=np.int64)
-    jumped = np.zeros(n, dtype=bool)
-    # working set: compacted lazily, when less than half of it is still iterating
+    # working set: the rows still iterating and their state; compacted once fewer than
+    # COMPACT_BELOW of its rows are live (rows are independent, so this changes no number)
     idx = np.arange(n)
-    ya, va, ma = y, v, m
+    ya, va, ma, thr = y, v, m, threshold
     ka = m.sum(axis=1)
+    ta = tau2.copy()  # current tau2 of the working rows
+    prev = np.zeros(n)  # previous plain step
+    streak = np.zeros(n, dtype=np.int64)  # consecutive oscillating steps
+    dmp = np.zeros(n, dtype=bool)  # switched to half steps
+    jumped = np.zeros(n, dtype=bool)  # extrapolated in the previous iteration
     live = np.ones(n, dtype=bool)
+    n_live = n
+    scratch = Scratch(y.shape)
     for it in range(1, maxiter + 2):
-        if not live.any():
+        if n_live == 0:
             break
-        if live.sum() < 0.5 * idx.size:
+        if n_live < COMPACT_BELOW * idx.size:
+            tau2[idx], damped[idx] = ta, dmp
             keep = np.flatnonzero(live)
-            idx, ya, va, ma, ka = idx[keep], ya[keep], va[keep], ma[keep], ka[keep]
-            live = np.ones(idx.size, dtype=bool)
-        ta = tau2[idx]
-        fit = weighted_fit(ya, va, ma, ta)
+            idx, ya, va, ma, ka, thr = idx[keep], ya[keep], va[keep], ma[keep], ka[keep], thr[keep]
+            ta, prev, streak, dmp, jumped = (
+                ta[keep],
+                prev[keep],
+                streak[keep],
+                dmp[keep],
+                jumped[keep],
+            )
+            live = np.ones(keep.size, dtype=bool)
+        fit = weighted_fit(ya, va, ma, ta, with_q=kind == "EB", scratch=scratch)
         if kind == "EB":
             adj = (fit.q * ka / (ka - 1.0) - ka) / fit.sw
         else:
@@ -279,58 +297,64 @@ def _fisher_scoring(
                 num_sub = fit.sw
                 den = np.einsum("ij,ij->i", fit.w, fit.w)
             else:  # REML
-                ps = p_sums(fit.w, fit.sw)
+                ps = p_sums(fit.w, fit.sw, out=fit.r)  # r is not needed any more
                 num_sub, den = ps.tr_p, ps.sum_pp
             adj = (fit.d - num_sub) / den
         adj = np.where(np.isfinite(adj) & live, adj, 0.0)
-        p_a = prev[idx]
+        p_a = prev
         osc = (adj * p_a < 0) & (np.abs(adj) >= 0.5 * np.abs(p_a))
-        st = np.where(osc, streak[idx] + 1, 0)
-        streak[idx] = st
-        prev[idx] = adj
-        dmp = damped[idx] | (st >= OSCILLATION_STREAK)
-        damped[idx] = dmp
+        streak = np.where(osc, streak + 1, 0)
+        prev = adj
+        dmp = dmp | (streak >= OSCILLATION_STREAK)
         plain = _keep_nonnegative(ta, np.where(dmp, STEPADJ_RETRY * adj, adj))
-        small = np.abs(plain) <= threshold[idx]
-        adj = plain
+        small = np.abs(plain) <= thr
+        step = plain
         if it > ACCEL_AFTER:
             # slow monotone convergence (flat likelihood): successive steps shrink by a
             # steady ratio r, so jump by the geometric sum step / (1 - r) (Aitken's delta^2)
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = plain / p_a
-            slow = ~dmp & ~small & ~jumped[idx] & (ratio > ACCEL_MIN_RATIO) & (ratio < 1.0)
-            jumped[idx] = slow
-            if slow.any():
+            jumped = ~dmp & ~small & ~jumped & (ratio > ACCEL_MIN_RATIO) & (ratio < 1.0)
+            if jumped.any():
                 factor = 1.0 / np.maximum(1.0 - ratio, 1.0 / ACCEL_MAX_FACTOR)
-                adj = _keep_nonnegative(ta, np.where(slow, plain * factor, plain))
-        upd = idx[live]
-        tau2[upd] = (ta + adj)[live]
-        iterations[upd] = it
+                step = _keep_nonnegative(ta, np.where(jumped, plain * factor, plain))
+        ta = np.where(live, ta + step, ta)
         if it > maxiter:  # metafor counts this as failure even if the last step was small
+            iterations[idx[live]] = it
             break
         done = live & small
-        converged[idx[done]] = True
+        finished = idx[done]
+        converged[finished] = True
+        iterations[finished] = it
         live &= ~done
+        n_live -= finished.size
+    tau2[idx], damped[idx] = ta, dmp
     return tau2, converged, iterations, damped
 
 
 def _keep_nonnegative(tau2: np.ndarray, adj: np.ndarray) -> np.ndarray:
     """Halve each step as often as needed (metafor's rule) so that tau2 + step >= 0."""
-    neg = tau2 + adj < 0
-    if not neg.any():
+    neg = np.flatnonzero(tau2 + adj < 0)
+    if neg.size == 0:
         return adj
+    t, a = tau2[neg], adj[neg]  # only these steps change
     with np.errstate(divide="ignore", invalid="ignore"):
-        halvings = np.ceil(np.log2(-adj / tau2))
-    halvings = np.where(neg & np.isfinite(halvings), halvings, 0.0)
-    adj = np.where(neg, adj / np.exp2(halvings), adj)
+        halvings = np.ceil(np.log2(-a / t))
+    a = a / np.exp2(np.where(np.isfinite(halvings), halvings, 0.0))
     for _ in range(3):  # rounding of log2 can leave a hair below zero
-        adj = np.where(tau2 + adj < 0, adj / 2.0, adj)
-    return np.where((tau2 == 0) & (adj < 0), 0.0, adj)
+        a = np.where(t + a < 0, a / 2.0, a)
+    out = adj.copy()
+    out[neg] = np.where((t == 0) & (a < 0), 0.0, a)
+    return out
 
 
-def _loglik(kind: str, y, v, m, tau2) -> np.ndarray:
-    """(Restricted) log-likelihood up to a constant shared by all tau^2 values."""
-    fit = weighted_fit(y, v, m, tau2)
+def _loglik(kind: str, y, v, m, tau2, fit: WeightedFit | None = None) -> np.ndarray:
+    """(Restricted) log-likelihood up to a constant shared by all tau^2 values.
+
+    ``fit`` is the :func:`weighted_fit` at ``tau2`` if the caller has it already.
+    """
+    if fit is None:
+        fit = weighted_fit(y, v, m, tau2)
     ll = -0.5 * (np.log(v + tau2[:, None]) * m).sum(axis=1) - 0.5 * fit.q
     if kind == "REML":
         ll = ll - 0.5 * np.log(fit.sw)
@@ -341,15 +365,17 @@ def _iterative(kind, y, v, m, threshold, maxiter) -> Tau2Estimate:
     start = np.maximum(tau2_he(y, v, m).raw, 0.0)
     tau2, converged, iterations, damped = _fisher_scoring(kind, y, v, m, start, threshold, maxiter)
     ll0 = np.zeros(y.shape[0], dtype=bool)
+    fit_t = weighted_fit(y, v, m, tau2)
     if kind in ("ML", "REML"):
         # metafor's ll0check: guard against a local maximum away from 0
         zero = np.zeros_like(tau2)
         ll_0 = _loglik(kind, y, v, m, zero)
-        ll_t = _loglik(kind, y, v, m, tau2)
+        ll_t = _loglik(kind, y, v, m, tau2, fit_t)
         ll0 = converged & (ll_0 - ll_t > LL0_TOL) & (tau2 > threshold)
-        tau2 = np.where(ll0, 0.0, tau2)
-    tau2 = np.maximum(tau2, 0.0)
-    fit = weighted_fit(y, v, m, tau2)
+    final = np.maximum(np.where(ll0, 0.0, tau2), 0.0)
+    # the fit at the final tau2 is usually the one just made
+    fit = fit_t if np.array_equal(final, tau2) else weighted_fit(y, v, m, final)
+    tau2 = final
     if kind == "ML":
         se = np.sqrt(2.0 / (fit.w * fit.w).sum(axis=1))
     elif kind == "REML":

@@ -31,6 +31,7 @@ class QStats(NamedTuple):
     df: np.ndarray
     pval: np.ndarray
     s2: np.ndarray
+    dq: np.ndarray  # -dQ/dtau2 at tau2 = 0 (starts the Q-profile root finder)
 
 
 def q_statistic(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> QStats:
@@ -44,7 +45,8 @@ def q_statistic(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> QStats:
     Returns
     -------
     QStats
-        ``q``, ``df = k - 1``, ``pval`` (upper chi-square tail) and ``s2``.
+        ``q``, ``df = k - 1``, ``pval`` (upper chi-square tail), ``s2`` and ``dq``, the
+        negative derivative of the generalised Q statistic at tau^2 = 0.
 
     Notes
     -----
@@ -61,7 +63,7 @@ def q_statistic(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> QStats:
     df = k - 1.0
     pval = special.chdtrc(df, q)
     s2 = df / p_sums(fit.w, fit.sw).tr_p
-    return QStats(q, df, pval, s2)
+    return QStats(q, df, pval, s2, fit.d)
 
 
 def i2_h2(tau2: np.ndarray, s2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -108,6 +110,7 @@ def q_profile_ci(
     q0: np.ndarray,
     level: float,
     scale: np.ndarray,
+    dq0: np.ndarray | None = None,
 ) -> Tau2Interval:
     """Q-profile confidence interval for tau^2 [V07]_, as metafor's ``confint()``.
 
@@ -121,6 +124,9 @@ def q_profile_ci(
         Confidence level, e.g. 0.95.
     scale : numpy.ndarray of shape (n,)
         Typical within-study variance (tolerance scale of the root finder).
+    dq0 : numpy.ndarray of shape (n,), optional
+        :math:`-dQ/d\\tau^2` at 0 (``QStats.dq``); with it the root finder does not
+        evaluate Q at its starting point 0 again.
 
     Returns
     -------
@@ -155,7 +161,8 @@ def q_profile_ci(
         rows = need % n
         ys, vs, ms = y[rows], v[rows], m[rows]
         hi = q_upper_bracket(ys, vs, ms, crit[need])
-        root, conv = solve_q(ys, vs, ms, crit[need], hi, scale[rows])
+        at_zero = None if dq0 is None else (q0[rows], dq0[rows])
+        root, conv = solve_q(ys, vs, ms, crit[need], hi, scale[rows], at_zero)
         bounds[need] = root
         converged2[need] = conv
     low, high = bounds[:n], bounds[n:]
