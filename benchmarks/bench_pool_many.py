@@ -70,6 +70,11 @@ def make_batch(n: int = N_ANALYSES, seed: int = SEED) -> pd.DataFrame:
     return pd.DataFrame({"analysis": g, "yi": yi, "vi": vi})
 
 
+#: Repeats of each per-analysis loop (after one warm-up call): the same best-of rule as for
+#: pool_many, so that a noisy machine does not favour either side.
+LOOP_REPEAT = 3
+
+
 def best_of(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -104,7 +109,8 @@ def bench_pymare_batched(groups: list[tuple[np.ndarray, np.ndarray]]) -> float:
             est.fit(y=y, v=v, X=np.ones((y.shape[0], 1)))
             est.summary().get_fe_stats()
 
-    return best_of(run, 1)
+    run()  # warm-up (imports, caches)
+    return best_of(run, LOOP_REPEAT)
 
 
 def bench_pymare_loop(groups) -> float:
@@ -120,7 +126,8 @@ def bench_pymare_loop(groups) -> float:
             res.get_re_stats()
             res.get_heterogeneity_stats()
 
-    return best_of(run, 1)
+    run()  # warm-up (imports, caches)
+    return best_of(run, LOOP_REPEAT)
 
 
 def bench_statsmodels_loop(groups) -> float:
@@ -131,7 +138,8 @@ def bench_statsmodels_loop(groups) -> float:
             res = combine_effects(y, v, method_re="iterated")
             res.summary_frame()
 
-    return best_of(run, 1)
+    run()  # warm-up (imports, caches)
+    return best_of(run, LOOP_REPEAT)
 
 
 R_LOOP = r"""
