@@ -26,6 +26,10 @@ import numpy as np
 #: close to machine precision so that our values carry no solver slack of their own.
 ROOT_RTOL = 1e-12
 
+#: A Newton step at most this fraction of the previous one counts as being in the regime of
+#: quadratic convergence, where the next step can be predicted from the last two.
+QUADRATIC_RATIO = 0.1
+
 #: Iteration cap of the safeguarded Newton root finder (bisection alone would need ~100
 #: halvings to reach ``ROOT_RTOL`` from the widest bracket we build).
 ROOT_MAXITER = 200
@@ -69,6 +73,11 @@ def row_sum(a: np.ndarray) -> np.ndarray:
     summation pays a per-row setup cost; for K <= a few hundred both are exact to rounding.
     """
     return np.einsum("ij->i", a)
+
+
+def row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise inner products :math:`\\sum_j a_{ij} b_{ij}` of two (n, K) arrays."""
+    return np.einsum("ij,ij->i", a, b)
 
 
 class WeightedFit(NamedTuple):
@@ -177,6 +186,7 @@ def solve_q(
     hi: np.ndarray,
     scale: np.ndarray,
     at_zero: tuple[np.ndarray, np.ndarray] | None = None,
+    known: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Solve :math:`Q(\\tau^2) = c` for tau^2 on ``[0, hi]``, one root per analysis.
 
@@ -185,6 +195,12 @@ def solve_q(
     root is unique. Newton's method is applied to :math:`1/Q(\\tau^2) - 1/c`, which is exactly
     linear for a single study, inside a bracket that is shrunk every step; a step that would
     leave the bracket is replaced by bisection. All analyses iterate together.
+
+    A root is accepted when the step is below the tolerance, or when the Newton iteration is
+    in its quadratic regime (the step shrank to at most :data:`QUADRATIC_RATIO` of the
+    previous one) and the error it leaves, estimated as
+    :math:`|s_k|^3 / |s_{k-1}|^2` from the last two steps, is below the tolerance: this
+    spares the evaluation that would only confirm convergence.
 
     Parameters
     ----------
@@ -200,6 +216,10 @@ def solve_q(
         :math:`Q(0)` and :math:`-Q'(0)` (the ``q`` and ``d`` of :func:`weighted_fit` at
         tau^2 = 0) when the caller has them: the iteration starts at 0, so its first
         evaluation is then skipped.
+    known : tuple of three numpy.ndarray of shape (n,), optional
+        A second point ``(t, Q(t), -Q'(t))`` already evaluated (with ``at_zero``), e.g. at
+        the estimate of tau^2. It narrows the bracket, and the iteration starts from
+        whichever of 0 and ``t`` has :math:`1/Q` closer to :math:`1/c`.
 
     Returns
     -------
@@ -211,14 +231,25 @@ def solve_q(
     hi = hi.astype(float).copy()
     t = np.zeros(n)
     converged = np.zeros(n, dtype=bool)
+    prev = np.full(n, np.nan)  # length of the previous Newton step (nan: none yet)
     active = np.arange(n)
     scratch = Scratch(y.shape)
+    start = None
+    if at_zero is not None:
+        start = at_zero  # every root starts at tau2 = 0
+        if known is not None:
+            t1, q1, d1 = known
+            lo = np.where(q1 > target, t1, lo)  # the root lies above t1
+            hi = np.where(q1 <= target, np.minimum(hi, t1), hi)  # ... or not
+            closer = np.abs(1.0 / q1 - 1.0 / target) < np.abs(1.0 / at_zero[0] - 1.0 / target)
+            t = np.where(closer, t1, t)
+            start = (np.where(closer, q1, at_zero[0]), np.where(closer, d1, at_zero[1]))
     for it in range(ROOT_MAXITER):
         if active.size == 0:
             break
         ta = t[active]
-        if it == 0 and at_zero is not None:
-            q, d = at_zero  # every root starts at tau2 = 0
+        if it == 0 and start is not None:
+            q, d = start
         else:
             ya, va, ma = scratch.data(active.size)
             for full, part in ((y, ya), (v, va), (m, ma)):
@@ -236,8 +267,15 @@ def solve_q(
         bad = ~np.isfinite(cand) | (cand <= lo_a) | (cand >= hi_a)
         cand = np.where(bad, 0.5 * (lo_a + hi_a), cand)
         tol = ROOT_RTOL * (scale[active] + np.abs(ta))
-        done = (np.abs(cand - ta) <= tol) | (f == 0) | (hi_a - lo_a <= tol)
+        size = np.abs(cand - ta)
+        prev_a = prev[active]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # quadratic convergence: the error left after this step is about
+            # size^2 * (size / prev^2), the contraction seen over the last two steps
+            settled = ~bad & (size <= QUADRATIC_RATIO * prev_a) & (size**3 <= tol * prev_a**2)
+        done = (size <= tol) | settled | (f == 0) | (hi_a - lo_a <= tol)
         cand = np.where(f == 0, ta, cand)
+        prev[active] = np.where(bad, np.nan, size)
         t[active] = cand
         lo[active] = lo_a
         hi[active] = hi_a
@@ -256,9 +294,10 @@ def q_upper_bracket(y: np.ndarray, v: np.ndarray, m: np.ndarray, target: np.ndar
     \\le S / (v_{min} + \\tau^2)` with :math:`S = \\sum_i (y_i - \\bar y)^2`, so
     :math:`\\tau^2 = S/c - v_{min}` (or 0) is an upper end of the bracket.
     """
-    k = m.sum(axis=1)
-    ybar = (y * m).sum(axis=1) / k
-    s = (((y - ybar[:, None]) * m) ** 2).sum(axis=1)
+    k = row_sum(m)
+    ybar = row_sum(y * m) / k
+    dev = (y - ybar[:, None]) * m
+    s = row_dot(dev, dev)
     vmin = np.where(m > 0, v, np.inf).min(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         hi = s / target - vmin

@@ -120,7 +120,9 @@ def fit_padded(
     Notes
     -----
     Rows are processed in blocks of similar k (:data:`BLOCK_ROWS`); every row follows its
-    own iteration path, so the blocking does not change the numbers beyond rounding.
+    own iteration path, so the blocking does not change the numbers beyond rounding. When
+    the rows already come sorted by k (as :func:`~ldn_evidence.meta.pool_many` pads them),
+    the blocks are slices of the batch and no rows are copied or scattered.
     """
     opts = dict(
         method=method,
@@ -133,12 +135,17 @@ def fit_padded(
     n = y.shape[0]
     if n <= BLOCK_ROWS:
         return _fit_block(y, v, m, **opts)
-    k = m.sum(axis=1)
-    order = np.argsort(k, kind="stable")
+    k = np.count_nonzero(m, axis=1)
+    in_order = bool(np.all(k[1:] >= k[:-1]))
+    order = None if in_order else np.argsort(k, kind="stable")
     out: dict[str, np.ndarray] = {}
     for start in range(0, n, BLOCK_ROWS):
-        idx = order[start : start + BLOCK_ROWS]
-        width = int(k[idx].max())
+        if order is None:
+            idx = slice(start, start + BLOCK_ROWS)
+            width = int(k[min(start + BLOCK_ROWS, n) - 1])
+        else:
+            idx = order[start : start + BLOCK_ROWS]
+            width = int(k[idx].max())
         block = _fit_block(y[idx, :width], v[idx, :width], m[idx, :width], **opts)
         for name, col in block.items():
             if name not in out:
@@ -255,7 +262,9 @@ def _fit_block(
         else:
             tau2 = np.zeros(many.size)
             tau2_se = np.full(many.size, np.nan)
-        mi = mean_inference(ys, vs, ms, tau2, test, level, offset=centre[many])
+        # the estimator's fit at tau2 serves unless some tau2 came from the DL fallback
+        fit = est.fit if re and not f["fallback"][many].any() else None
+        mi = mean_inference(ys, vs, ms, tau2, test, level, offset=centre[many], fit=fit)
         est_mu = mi.estimate
         out["estimate"][many] = est_mu
         out["se"][many] = mi.se
@@ -274,7 +283,8 @@ def _fit_block(
         out["s2"][many] = s2
         if re:
             i2, h2 = i2_h2(tau2, s2)
-            ci = q_profile_ci(ys, vs, ms, qs.q, level, s2, qs.dq)
+            known = (tau2, mi.q_gen, mi.dq_gen)
+            ci = q_profile_ci(ys, vs, ms, qs.q, level, s2, qs.dq, known)
             out["tau2_ci_low"][many] = ci.low
             out["tau2_ci_high"][many] = ci.high
             out["i2_ci_low"][many], out["h2_ci_low"][many] = i2_h2(ci.low, s2)

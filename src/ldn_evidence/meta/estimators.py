@@ -36,6 +36,8 @@ from ldn_evidence.meta._kernels import (
     p_sums,
     p_sums_v,
     q_upper_bracket,
+    row_dot,
+    row_sum,
     solve_q,
     weighted_fit,
 )
@@ -103,6 +105,9 @@ class Tau2Estimate(NamedTuple):
     damped : numpy.ndarray of bool
         ``True`` where the full-step iteration oscillated and switched to half steps
         (``stepadj = 0.5``).
+    fit : WeightedFit or None
+        The weighted fit at ``tau2`` where the estimator computed it anyway (ML, REML,
+        EB), so that the inference on the mean need not repeat it; ``None`` otherwise.
     """
 
     tau2: np.ndarray
@@ -112,6 +117,7 @@ class Tau2Estimate(NamedTuple):
     iterations: np.ndarray
     ll0: np.ndarray
     damped: np.ndarray
+    fit: WeightedFit | None = None
 
 
 def _result(tau2_raw, se, converged=None, iterations=None, ll0=None, tau2=None) -> Tau2Estimate:
@@ -171,17 +177,27 @@ def tau2_he(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> Tau2Estimate:
     :math:`SE^2 = \\{2\\,\\mathrm{tr}(PVPV) + 4\\tau^2\\mathrm{tr}(PV) + 2\\tau^4(k-1)\\}
     / (k-1)^2`.
     """
-    k = m.sum(axis=1)
-    ybar = (y * m).sum(axis=1) / k
-    rss = (((y - ybar[:, None]) * m) ** 2).sum(axis=1)
-    vm = v * m
-    sv = vm.sum(axis=1)
-    tr_pv = sv * (k - 1.0) / k
-    tr_pvpv = (vm * vm).sum(axis=1) * (1.0 - 2.0 / k) + (sv / k) ** 2
-    raw = (rss - tr_pv) / (k - 1.0)
+    raw, k, tr_pv, vm, sv = _hedges(y, v, m)
+    tr_pvpv = row_dot(vm, vm) * (1.0 - 2.0 / k) + (sv / k) ** 2
     t = np.maximum(raw, 0.0)
     se = np.sqrt(2.0 * tr_pvpv + 4.0 * t * tr_pv + 2.0 * t**2 * (k - 1.0)) / (k - 1.0)
     return _result(raw, se)
+
+
+def _hedges(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Untruncated Hedges estimate and the sums it is made of (see :func:`tau2_he`).
+
+    Returns ``raw``, ``k``, :math:`\\mathrm{tr}(PV)`, the masked variances ``v * m`` and
+    their row sums.
+    """
+    k = row_sum(m)
+    ybar = row_sum(y * m) / k
+    dev = (y - ybar[:, None]) * m
+    vm = v * m
+    sv = row_sum(vm)
+    tr_pv = sv * (k - 1.0) / k
+    raw = (row_dot(dev, dev) - tr_pv) / (k - 1.0)
+    return raw, k, tr_pv, vm, sv
 
 
 def tau2_hs(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> Tau2Estimate:
@@ -265,7 +281,7 @@ def _fisher_scoring(
     # COMPACT_BELOW of its rows are live (rows are independent, so this changes no number)
     idx = np.arange(n)
     ya, va, ma, thr = y, v, m, threshold
-    ka = m.sum(axis=1)
+    ka = row_sum(m)
     ta = tau2.copy()  # current tau2 of the working rows
     prev = np.zeros(n)  # previous plain step
     streak = np.zeros(n, dtype=np.int64)  # consecutive oscillating steps
@@ -348,41 +364,47 @@ def _keep_nonnegative(tau2: np.ndarray, adj: np.ndarray) -> np.ndarray:
     return out
 
 
-def _loglik(kind: str, y, v, m, tau2, fit: WeightedFit | None = None) -> np.ndarray:
-    """(Restricted) log-likelihood up to a constant shared by all tau^2 values.
+def _loglik_gain_at_zero(kind, y, v, m, tau2, q_t, sw_t) -> np.ndarray:
+    """How much larger the (restricted) log-likelihood is at tau^2 = 0 than at ``tau2``.
 
-    ``fit`` is the :func:`weighted_fit` at ``tau2`` if the caller has it already.
+    ``q_t`` and ``sw_t`` are the generalised Q and the sum of weights at ``tau2``. With
+    :math:`\\ell(\\tau^2) = -\\tfrac12 \\sum \\log(v_i+\\tau^2) - \\tfrac12 Q(\\tau^2)
+    \\,[-\\tfrac12 \\log \\sum w_i` for REML], the difference is
+    :math:`\\tfrac12 \\sum \\log(1 + \\tau^2/v_i) - \\tfrac12 (Q(0) - Q(\\tau^2))
+    \\,[-\\tfrac12 \\log(\\sum w_i(0) / \\sum w_i(\\tau^2))]`.
     """
-    if fit is None:
-        fit = weighted_fit(y, v, m, tau2)
-    ll = -0.5 * (np.log(v + tau2[:, None]) * m).sum(axis=1) - 0.5 * fit.q
+    fit0 = weighted_fit(y, v, m, np.zeros_like(tau2))
+    gain = 0.5 * row_sum(np.log1p(tau2[:, None] / v) * m) - 0.5 * (fit0.q - q_t)
     if kind == "REML":
-        ll = ll - 0.5 * np.log(fit.sw)
-    return ll
+        gain -= 0.5 * np.log(fit0.sw / sw_t)
+    return gain
 
 
 def _iterative(kind, y, v, m, threshold, maxiter) -> Tau2Estimate:
-    start = np.maximum(tau2_he(y, v, m).raw, 0.0)
+    start = np.maximum(_hedges(y, v, m)[0], 0.0)
     tau2, converged, iterations, damped = _fisher_scoring(kind, y, v, m, start, threshold, maxiter)
     ll0 = np.zeros(y.shape[0], dtype=bool)
     fit_t = weighted_fit(y, v, m, tau2)
     if kind in ("ML", "REML"):
-        # metafor's ll0check: guard against a local maximum away from 0
-        zero = np.zeros_like(tau2)
-        ll_0 = _loglik(kind, y, v, m, zero)
-        ll_t = _loglik(kind, y, v, m, tau2, fit_t)
-        ll0 = converged & (ll_0 - ll_t > LL0_TOL) & (tau2 > threshold)
+        # metafor's ll0check, guarding against a local maximum away from 0; it can only
+        # reset converged estimates above the threshold, so only those are checked
+        check = np.flatnonzero(converged & (tau2 > threshold))
+        if check.size:
+            gain = _loglik_gain_at_zero(
+                kind, y[check], v[check], m[check], tau2[check], fit_t.q[check], fit_t.sw[check]
+            )
+            ll0[check] = gain > LL0_TOL
     final = np.maximum(np.where(ll0, 0.0, tau2), 0.0)
     # the fit at the final tau2 is usually the one just made
     fit = fit_t if np.array_equal(final, tau2) else weighted_fit(y, v, m, final)
     tau2 = final
     if kind == "ML":
-        se = np.sqrt(2.0 / (fit.w * fit.w).sum(axis=1))
+        se = np.sqrt(2.0 / row_dot(fit.w, fit.w))
     elif kind == "REML":
         se = np.sqrt(2.0 / p_sums(fit.w, fit.sw).sum_pp)
     else:
         se = _se_pm_eb(m, fit.sw)
-    return Tau2Estimate(tau2, se, tau2, converged, iterations, ll0, damped)
+    return Tau2Estimate(tau2, se, tau2, converged, iterations, ll0, damped, fit)
 
 
 def _se_pm_eb(m: np.ndarray, sw: np.ndarray) -> np.ndarray:

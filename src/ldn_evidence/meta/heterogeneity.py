@@ -19,7 +19,14 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special
 
-from ldn_evidence.meta._kernels import by_unique, p_sums, q_upper_bracket, solve_q, weighted_fit
+from ldn_evidence.meta._kernels import (
+    by_unique,
+    p_sums,
+    q_upper_bracket,
+    row_sum,
+    solve_q,
+    weighted_fit,
+)
 
 __all__ = ["QStats", "Tau2Interval", "i2_h2", "q_profile_ci", "q_statistic"]
 
@@ -57,7 +64,7 @@ def q_statistic(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> QStats:
     .. math:: s^2 = \\frac{(k-1)\\sum w_i}{(\\sum w_i)^2 - \\sum w_i^2}
               = \\frac{k-1}{\\mathrm{tr}(P)}.
     """
-    k = m.sum(axis=1)
+    k = row_sum(m)
     fit = weighted_fit(y, v, m, np.zeros(y.shape[0]))
     q = np.maximum(fit.q, 0.0)
     df = k - 1.0
@@ -111,6 +118,7 @@ def q_profile_ci(
     level: float,
     scale: np.ndarray,
     dq0: np.ndarray | None = None,
+    known: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Tau2Interval:
     """Q-profile confidence interval for tau^2 [V07]_, as metafor's ``confint()``.
 
@@ -127,6 +135,10 @@ def q_profile_ci(
     dq0 : numpy.ndarray of shape (n,), optional
         :math:`-dQ/d\\tau^2` at 0 (``QStats.dq``); with it the root finder does not
         evaluate Q at its starting point 0 again.
+    known : tuple of three numpy.ndarray of shape (n,), optional
+        ``(tau2, Q(tau2), -Q'(tau2))`` at another point, e.g. the estimate of tau^2
+        (``MeanInference.q_gen`` and ``dq_gen``): a second start and bracket end for the
+        root finder (used together with ``dq0``).
 
     Returns
     -------
@@ -148,7 +160,7 @@ def q_profile_ci(
     :func:`~ldn_evidence.meta._kernels.solve_q` for all analyses at once.
     """
     n = y.shape[0]
-    df = m.sum(axis=1) - 1.0
+    df = row_sum(m) - 1.0
     alpha = 1.0 - level
     crit_u = by_unique(special.chdtri, df, alpha / 2.0)  # upper quantile
     crit_l = by_unique(special.chdtri, df, 1.0 - alpha / 2.0)  # lower quantile
@@ -162,7 +174,8 @@ def q_profile_ci(
         ys, vs, ms = y[rows], v[rows], m[rows]
         hi = q_upper_bracket(ys, vs, ms, crit[need])
         at_zero = None if dq0 is None else (q0[rows], dq0[rows])
-        root, conv = solve_q(ys, vs, ms, crit[need], hi, scale[rows], at_zero)
+        point = None if known is None else tuple(a[rows] for a in known)
+        root, conv = solve_q(ys, vs, ms, crit[need], hi, scale[rows], at_zero, point)
         bounds[need] = root
         converged2[need] = conv
     low, high = bounds[:n], bounds[n:]

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special
 
-from ldn_evidence.meta._kernels import by_unique, weighted_fit
+from ldn_evidence.meta._kernels import WeightedFit, by_unique, row_sum, weighted_fit
 
 __all__ = ["TESTS", "MeanInference", "mean_inference", "prediction_interval"]
 
@@ -42,7 +42,11 @@ _FLOOR_NOTE_TOL = 1e-9
 
 
 class MeanInference(NamedTuple):
-    """Pooled mean, its SE, test, CI and the HKSJ scale factor per analysis."""
+    """Pooled mean, its SE, test, CI and the HKSJ scale factor per analysis.
+
+    ``q_gen`` and ``dq_gen`` are the generalised Q statistic at the tau^2 used and its
+    negative derivative in tau^2 (a starting point for the Q-profile root finder).
+    """
 
     estimate: np.ndarray
     se: np.ndarray
@@ -52,6 +56,8 @@ class MeanInference(NamedTuple):
     crit: np.ndarray
     scale_factor: np.ndarray  # s^2_w of HKSJ (1 under z)
     floored: np.ndarray  # ad hoc correction was applied (s^2_w < 1)
+    q_gen: np.ndarray  # generalised Q at tau2 (starts the Q-profile root finder)
+    dq_gen: np.ndarray  # its negative derivative in tau2
 
 
 def mean_inference(
@@ -62,6 +68,7 @@ def mean_inference(
     test: str,
     level: float,
     offset: np.ndarray | float = 0.0,
+    fit: WeightedFit | None = None,
 ) -> MeanInference:
     """Inverse-variance weighted mean and its test under ``test`` [HK01]_ [SJ02]_.
 
@@ -78,6 +85,9 @@ def mean_inference(
         Confidence level.
     offset : numpy.ndarray of shape (n,) or float
         Centre subtracted from ``y`` by the caller; added back to the estimate.
+    fit : WeightedFit, optional
+        :func:`~ldn_evidence.meta._kernels.weighted_fit` at ``tau2`` (with ``q``) if the
+        caller has it; otherwise it is computed here.
 
     Returns
     -------
@@ -94,8 +104,9 @@ def mean_inference(
     metafor) and the reference distribution is :math:`t_{k-1}`; the ad hoc variant uses
     :math:`\\max(1, s_w^2)`.
     """
-    k = m.sum(axis=1)
-    fit = weighted_fit(y, v, m, tau2)
+    k = row_sum(m)
+    if fit is None:
+        fit = weighted_fit(y, v, m, tau2)
     vb = 1.0 / fit.sw
     n = y.shape[0]
     floored = np.zeros(n, dtype=bool)
@@ -120,7 +131,7 @@ def mean_inference(
         pval = 2.0 * special.ndtr(-np.abs(stat))
     else:
         pval = 2.0 * special.stdtr(df, -np.abs(stat))
-    return MeanInference(estimate, se, stat, df, pval, crit, s2w, floored)
+    return MeanInference(estimate, se, stat, df, pval, crit, s2w, floored, fit.q, fit.d)
 
 
 def prediction_interval(
