@@ -22,6 +22,7 @@ the others are listed in ``cross_checks`` so a reviewer can see that they agree.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -196,12 +197,9 @@ class _Outcome:
 
 
 def _is_mean_difference(effect_type: str) -> bool:
+    """Whether a reported effect is a mean difference (not a median difference or a ratio)."""
     words = effect_type.lower()
-    return "median" not in words and (
-        "md" in words.split()
-        or "mean difference" in words
-        or words.startswith(("md", "adjusted md"))
-    )
+    return "median" not in words and re.search(r"\bmd\b|mean difference", words) is not None
 
 
 def _difference(o: _Outcome, *, direction_only: bool = False) -> tuple[float, str]:
@@ -241,19 +239,26 @@ def _orient(estimate: EffectEstimate, o: _Outcome, convention: str) -> EffectEst
     return harmonise_effect(estimate, o.better)
 
 
-def _arm_sd(o: _Outcome, arm: str, kind: str, n: float) -> tuple[float, tuple[str, ...]]:
+@dataclass(frozen=True)
+class _ArmSD:
+    sd: float
+    step: str | None = None  # the conversion used, if the SD was not reported
+    detail: str | None = None  # its assumption, for the record
+
+
+def _arm_sd(o: _Outcome, arm: str, kind: str, n: float) -> _ArmSD:
     """SD of one arm's final values (kind "") or change (kind "change_"), by any route."""
     sd = o[f"sd_{kind}{arm}"]
     if _has(sd):
-        return sd, ()
+        return _ArmSD(sd)
     se = o[f"se_{kind}{arm}"]
     if _has(se):
-        return float(conversions.sd_from_se(se, n)), ("sd_from_se",)
+        return _ArmSD(float(conversions.sd_from_se(se, n)), "sd_from_se")
     lo, hi = o[f"ci_low_{kind}{arm}"], o[f"ci_high_{kind}{arm}"]
     if kind and _has(lo, hi):
         sd = float(conversions.sd_from_ci(lo, hi, n, level=0.95, distribution="auto"))
         dist = "t" if n < conversions.T_BELOW_N else "normal"
-        return sd, (f"sd_from_ci ({dist}-based, 95% CI, n = {n:g})",)
+        return _ArmSD(sd, "sd_from_ci", f"sd_from_ci ({dist}-based, 95% CI, n = {n:g})")
     raise NotDerivable("per-arm SD, SE or CI not reported")
 
 
@@ -266,16 +271,23 @@ def _per_arm(o: _Outcome, s: EffectSettings) -> Iterator[Candidate]:
         m1, m2 = o[f"mean_{kind}ldn"], o[f"mean_{kind}ctl"]
         if not _has(m1, m2):
             continue
-        sd1, how1 = _arm_sd(o, "ldn", kind, n1)
-        sd2, how2 = _arm_sd(o, "ctl", kind, n2)
-        steps = tuple(dict.fromkeys(step.split(" (")[0] for step in (*how1, *how2)))
-        detail = tuple(dict.fromkeys(h for h in (*how1, *how2) if "(" in h))
+        arms = (_arm_sd(o, "ldn", kind, n1), _arm_sd(o, "ctl", kind, n2))
+        steps = tuple(dict.fromkeys(a.step for a in arms if a.step))
+        details = tuple(dict.fromkeys(a.detail for a in arms if a.detail))
         scale = "change from baseline" if kind else "final values"
         for measure in ("SMD", "MD"):
-            out = escalc(measure, m1i=[m1], sd1i=[sd1], n1i=[n1], m2i=[m2], sd2i=[sd2], n2i=[n2])
+            out = escalc(
+                measure,
+                m1i=[m1],
+                sd1i=[arms[0].sd],
+                n1i=[n1],
+                m2i=[m2],
+                sd2i=[arms[1].sd],
+                n2i=[n2],
+            )
             name = f"{measure.lower()}_from_means_sd"
             estimate = EffectEstimate(
-                out.yi[0], out.vi[0], measure, (*steps, name), (*detail, f"per-arm {scale}")
+                out.yi[0], out.vi[0], measure, (*steps, name), (*details, f"per-arm {scale}")
             )
             yield Candidate(_orient(estimate, o, "ldn_minus_comparator"), "A", n1, n2, notes)
         return
