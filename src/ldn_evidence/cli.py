@@ -29,17 +29,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         )
     else:
         print(f"{n_files} study file(s) valid")
-    if args.summary:
-        from ldn_evidence.io.atomic import atomic_write_text
-
-        if not issues:
-            summary = {
-                "files": sorted(str(p) for p in studies),
-                "studies": len(studies),
-                "outcomes": sum(len(s.get("outcomes") or []) for s in studies.values()),
-                "problems": 0,
-            }
-            atomic_write_text(args.summary, json.dumps(summary, indent=2) + "\n")
     return 1 if issues else 0
 
 
@@ -115,7 +104,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check study files; report every problem at once")
     p.add_argument("paths", nargs="*", default=["data/raw"], help="files or folders (data/raw)")
-    p.add_argument("--summary", help="when valid, write a JSON summary here")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("ingest", help="validate one condition's study files and tabulate them")

@@ -43,10 +43,4 @@ DOMAINS = (
 #: reports the change as an improvement without saying which end of the scale is better.
 BETTER_DIRECTIONS = ("higher", "lower", "improvement_reported")
 
-#: Whether an outcome's population is the target condition only or mixed (Crohn's disease
-#: pooled with ulcerative colitis, with no Crohn's-only numbers).
-POPULATION_SCOPES = ("target_condition", "mixed_ibd")
-
-INCLUSION_STATUSES = ("include", "exclude")
 RISK_OF_BIAS_LEVELS = ("low", "some_concerns", "high", "not_assessed")
-P_OPERATORS = ("=", "<", "<=", ">", ">=")

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from ldn_evidence import vocab
 from ldn_evidence.io.atomic import atomic_write_text
 
 #: studies.csv column -> path in the study file. ``condition`` is handled separately because
@@ -148,8 +149,6 @@ SMD_SIGN_CONVENTION = "magnitude"
 #: Co-interventions given with LDN (not to the comparator), from the extraction's dose notes.
 CO_INTERVENTIONS = {"Isman2024": ["NAD+ iontophoresis patches"]}
 
-_RANDOMIZED = frozenset({"parallel_rct", "crossover_rct"})
-
 
 class _RawNumber(str):
     """A number kept as the exact text of its CSV cell, emitted as a plain YAML scalar."""
@@ -208,7 +207,7 @@ def _risk_of_bias(design: str, inclusion: Mapping[str, str]) -> dict[str, str]:
     """A provisional, design-based judgement; full RoB 2 / ROBINS-I needs the full texts."""
     if inclusion["status"] == "exclude":
         return {"overall": "not_assessed", "reason": inclusion["reason"]}
-    if design in _RANDOMIZED:
+    if design in vocab.RANDOMIZED_DESIGNS:
         return {
             "overall": "some_concerns",
             "tool": "provisional (RoB 2 domains not assessed)",
