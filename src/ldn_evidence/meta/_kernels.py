@@ -187,8 +187,9 @@ def solve_q(
     scale: np.ndarray,
     at_zero: tuple[np.ndarray, np.ndarray] | None = None,
     known: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Solve :math:`Q(\\tau^2) = c` for tau^2 on ``[0, hi]``, one root per analysis.
+    """Solve :math:`Q(\\tau^2) = c` for tau^2 on ``[0, hi]``, one root per target.
 
     :math:`Q(\\tau^2)` is strictly decreasing and convex in tau^2 (its derivative is
     :math:`-y^\\top P P y` and its second derivative :math:`2 y^\\top PPP y \\ge 0`), so the
@@ -204,10 +205,11 @@ def solve_q(
 
     Parameters
     ----------
-    y, v, m : numpy.ndarray of shape (n, K)
+    y, v, m : numpy.ndarray of shape (N, K)
         Centred estimates, variances and mask.
     target : numpy.ndarray of shape (n,)
-        Value ``c`` of Q to reach; the caller guarantees :math:`Q(0) \\ge c`.
+        Value ``c`` of Q to reach; the caller guarantees :math:`Q(0) \\ge c`. The other
+        arrays of shape ``(n,)`` also have one entry per target.
     hi : numpy.ndarray of shape (n,)
         Upper end of the bracket, with :math:`Q(hi) \\le c`.
     scale : numpy.ndarray of shape (n,)
@@ -220,20 +222,26 @@ def solve_q(
         A second point ``(t, Q(t), -Q'(t))`` already evaluated (with ``at_zero``), e.g. at
         the estimate of tau^2. It narrows the bracket, and the iteration starts from
         whichever of 0 and ``t`` has :math:`1/Q` closer to :math:`1/c`.
+    rows : numpy.ndarray of int, shape (n,), optional
+        Row of ``y``, ``v``, ``m`` holding the analysis of each target (several targets can
+        share an analysis, e.g. the two bounds of an interval); by default target ``i`` is
+        row ``i`` (then ``N = n``).
 
     Returns
     -------
     root : numpy.ndarray of shape (n,)
     converged : numpy.ndarray of bool, shape (n,)
     """
-    n = y.shape[0]
+    n = target.shape[0]
+    if rows is None:
+        rows = np.arange(n)
     lo = np.zeros(n)
     hi = hi.astype(float).copy()
     t = np.zeros(n)
     converged = np.zeros(n, dtype=bool)
     prev = np.full(n, np.nan)  # length of the previous Newton step (nan: none yet)
     active = np.arange(n)
-    scratch = Scratch(y.shape)
+    scratch = Scratch((n, y.shape[1]))
     start = None
     if at_zero is not None:
         start = at_zero  # every root starts at tau2 = 0
@@ -252,9 +260,10 @@ def solve_q(
             q, d = start
         else:
             ya, va, ma = scratch.data(active.size)
+            take = rows[active]
             for full, part in ((y, ya), (v, va), (m, ma)):
                 # mode="clip" (the indices are valid) spares the buffered copy of "raise"
-                np.take(full, active, axis=0, out=part, mode="clip")
+                np.take(full, take, axis=0, out=part, mode="clip")
             fit = weighted_fit(ya, va, ma, ta, scratch=scratch)
             q, d = fit.q, fit.d
         c = target[active]
@@ -284,8 +293,19 @@ def solve_q(
     return t, converged
 
 
-def q_upper_bracket(y: np.ndarray, v: np.ndarray, m: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """A tau^2 value at which :math:`Q(\\tau^2) \\le c` is guaranteed.
+def q_upper_bracket(
+    y: np.ndarray,
+    v: np.ndarray,
+    m: np.ndarray,
+    target: np.ndarray,
+    rows: np.ndarray | None = None,
+    vmin: np.ndarray | None = None,
+) -> np.ndarray:
+    """A tau^2 value at which :math:`Q(\\tau^2) \\le c` is guaranteed, per target ``c``.
+
+    ``rows`` gives the analysis (row of ``y``, ``v``, ``m``) of each target, by default
+    target ``i`` is row ``i``; ``vmin``, the smallest variance of each analysis, is computed
+    if not given.
 
     Notes
     -----
@@ -298,7 +318,10 @@ def q_upper_bracket(y: np.ndarray, v: np.ndarray, m: np.ndarray, target: np.ndar
     ybar = row_sum(y * m) / k
     dev = (y - ybar[:, None]) * m
     s = row_dot(dev, dev)
-    vmin = np.where(m > 0, v, np.inf).min(axis=1)
+    if vmin is None:
+        vmin = np.minimum.reduce(v, axis=1, where=m > 0, initial=np.inf)
+    if rows is not None:
+        s, vmin = s[rows], vmin[rows]
     with np.errstate(divide="ignore", invalid="ignore"):
         hi = s / target - vmin
     return np.where(np.isfinite(hi) & (hi > 0), hi * (1.0 + 1e-9), 0.0) + 1e-300

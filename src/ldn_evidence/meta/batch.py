@@ -13,7 +13,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
-from ldn_evidence.meta.engine import check_options, fit_padded
+from ldn_evidence.meta.engine import Labels, check_options, fit_padded
 from ldn_evidence.meta.pooling import MAXITER, THRESHOLD
 from ldn_evidence.meta.results import POOL_FIELDS
 
@@ -44,18 +44,18 @@ def _positions(gid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return pos, order[starts]
 
 
-def _label_column(values: np.ndarray) -> np.ndarray | pd.api.extensions.ExtensionArray:
-    """A column of string labels as pandas stores it, built from its few distinct values.
+def _column(col: np.ndarray | Labels) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """A result column as pandas stores it.
 
-    The engine returns labels (method, test, interval methods) as object arrays with a
-    handful of distinct strings. pandas converts each value when it builds a string column;
-    converting the distinct values once and repeating them by their codes gives the same
-    column (and dtype) several times faster. Other columns are returned unchanged.
+    A label column becomes a pandas string column (tuples of notes stay objects), built by
+    converting its few distinct names once and repeating them by their codes, which is
+    several times faster than converting every value.
     """
-    if values.dtype != object or values.size == 0 or not isinstance(values[0], str):
-        return values
-    codes, uniques = pd.factorize(values)
-    return pd.Series(uniques).array.take(codes)
+    if not isinstance(col, Labels):
+        return col
+    if all(isinstance(name, str) for name in col.names):
+        return pd.Series(list(col.names)).array.take(col.codes)
+    return col.values()
 
 
 def pool_many(
@@ -135,8 +135,9 @@ def pool_many(
     k_max = int(pos.max()) + 1
     # pad the analyses sorted by k, the order in which the engine cuts them into blocks
     # (it then works on slices); row_of[g] is the padded row of group g
+    group_of = np.argsort(np.bincount(gid), kind="stable")  # group padded in each row
     row_of = np.empty(n_groups, dtype=np.intp)
-    row_of[np.argsort(np.bincount(gid), kind="stable")] = np.arange(n_groups)
+    row_of[group_of] = np.arange(n_groups)
     rows = row_of[gid]
     ypad = np.zeros((n_groups, k_max))
     vpad = np.ones((n_groups, k_max))
@@ -155,8 +156,9 @@ def pool_many(
         pi_method=pi_method,
         threshold=float(threshold),
         maxiter=int(maxiter),
+        dest=group_of,
     )
-    cols = {name: _label_column(col[row_of]) for name, col in cols.items()}
+    cols = {name: _column(col) for name, col in cols.items()}
     keys = frame[key_cols].iloc[first].reset_index(drop=True)
     if keys.columns.is_unique and not set(keys.columns) & set(POOL_FIELDS):
         # one frame from one dict of columns: cheaper than concatenating two frames

@@ -8,15 +8,18 @@ of a bad value).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy import special
 
+from ldn_evidence.meta._kernels import row_sum
 from ldn_evidence.meta.estimators import ESTIMATORS, ITERATIVE, estimate_tau2, tau2_dl
 from ldn_evidence.meta.heterogeneity import i2_h2, i2_h2_from_q, q_profile_ci, q_statistic
 from ldn_evidence.meta.intervals import TESTS, mean_inference, prediction_interval
 from ldn_evidence.meta.results import POOL_FIELDS
 
-__all__ = ["METHODS", "PI_METHODS", "check_options", "fit_padded"]
+__all__ = ["METHODS", "PI_METHODS", "Labels", "check_options", "fit_padded", "label_names"]
 
 #: Accepted ``method`` spellings and their canonical code (metafor's vocabulary; FE and CE
 #: are metafor's older and alternative names of the equal/common-effect model).
@@ -62,16 +65,64 @@ def check_options(
     return METHODS[method.upper()], _TESTS[test.lower()]
 
 
-def _notes_column(flags: list[tuple[str, np.ndarray]], n: int) -> np.ndarray:
-    """Turn boolean flag arrays into one tuple of note strings per analysis."""
-    code = np.zeros(n, dtype=np.int64)
-    for bit, (_, flag) in enumerate(flags):
+class Labels(NamedTuple):
+    """A column of labels stored as small codes into a tuple of names.
+
+    Label columns take a handful of distinct values (the method, the test, the note
+    combinations), so the engine computes codes and each caller turns them into the
+    values it needs once: :func:`~ldn_evidence.meta.pool` one name, and
+    :func:`~ldn_evidence.meta.pool_many` a pandas column built from the distinct names.
+    """
+
+    codes: np.ndarray  # (n,) integer index into ``names``
+    names: tuple  # the label of each code
+
+    def values(self) -> np.ndarray:
+        """The labels as an object array (one shared object per distinct label)."""
+        table = np.empty(len(self.names), dtype=object)
+        for i, name in enumerate(self.names):  # element-wise: tuples stay elements
+            table[i] = name
+        return table[self.codes]
+
+
+def _note_codes(flags: list[np.ndarray]) -> np.ndarray:
+    """One integer per analysis whose bit ``b`` says whether note ``b`` applies."""
+    code = np.zeros(flags[0].shape[0], dtype=np.int64)
+    for bit, flag in enumerate(flags):
         code |= flag.astype(np.int64) << bit
+    return code
+
+
+def _notes_labels(code: np.ndarray, texts: list[str]) -> Labels:
+    """Decode note bit codes into one tuple of note strings per distinct combination."""
     uniq, inverse = np.unique(code, return_inverse=True)
-    table = np.empty(uniq.size, dtype=object)  # one shared tuple per distinct combination
-    for j, c in enumerate(uniq.tolist()):
-        table[j] = tuple(text for bit, (text, _) in enumerate(flags) if (c >> bit) & 1)
-    return table[inverse]
+    names = tuple(
+        tuple(text for bit, text in enumerate(texts) if (c >> bit) & 1) for c in uniq.tolist()
+    )
+    return Labels(inverse, names)
+
+
+def label_names(method: str, test: str, pi_method: str) -> dict[str, tuple[str, ...]]:
+    """The names behind the codes of each label column of :func:`fit_padded`.
+
+    Code 0 is the value of an analysis pooled as requested; the others mark the exceptions
+    (k = 1 analyses, a DL fallback, no prediction interval).
+    """
+    re = method != "EE"
+    if not re:
+        pi_name = "none"
+    elif pi_method == "higgins":
+        pi_name = "t(k-2)"
+    else:
+        pi_name = "normal" if test == "z" else "t(k-1)"
+    return {
+        "method": (method,),
+        "test": (test, "z"),
+        "tau2_estimator": (method if re else "EE", "DL", "none"),
+        "ci_method": (_CI_METHOD[test], _CI_METHOD["z"]),
+        "pi_method": (pi_name, "none"),
+        "tau2_ci_method": ("q-profile" if re else "none", "none"),
+    }
 
 
 #: Analyses per block: the batch is sorted by k and cut into blocks, each padded only to its
@@ -90,13 +141,14 @@ def fit_padded(
     pi_method: str,
     threshold: float,
     maxiter: int,
-) -> dict[str, np.ndarray]:
+    dest: np.ndarray | None = None,
+) -> dict[str, np.ndarray | Labels]:
     """Pool every row of a padded batch.
 
     Parameters
     ----------
     y, v : numpy.ndarray of shape (n, K)
-        Estimates and sampling variances (any finite values in padding cells).
+        Estimates and sampling variances; padding cells must hold ``y = 0`` and ``v = 1``.
     m : numpy.ndarray of bool, shape (n, K)
         ``True`` for real studies, which come first in each row (left-aligned); every row
         has at least one.
@@ -111,18 +163,24 @@ def fit_padded(
         to :math:`s^2`, the typical within-study variance.
     maxiter : int
         Maximum iterations of the iterative estimators.
+    dest : numpy.ndarray of int, shape (n,), optional
+        Output position of each row (a permutation); by default row ``i`` gives output
+        ``i``. Lets a caller pad rows in the order that suits the engine and still receive
+        the results in its own order.
 
     Returns
     -------
-    dict of str to numpy.ndarray
-        One array of length ``n`` per name in :data:`~ldn_evidence.meta.results.POOL_FIELDS`.
+    dict of str to numpy.ndarray or Labels
+        One column of length ``n`` per name in
+        :data:`~ldn_evidence.meta.results.POOL_FIELDS`; the label columns (names in
+        :func:`label_names`, and ``notes``) as :class:`Labels`.
 
     Notes
     -----
     Rows are processed in blocks of similar k (:data:`BLOCK_ROWS`); every row follows its
     own iteration path, so the blocking does not change the numbers beyond rounding. When
     the rows already come sorted by k (as :func:`~ldn_evidence.meta.pool_many` pads them),
-    the blocks are slices of the batch and no rows are copied or scattered.
+    the blocks are slices of the batch and no rows are copied.
     """
     opts = dict(
         method=method,
@@ -133,31 +191,40 @@ def fit_padded(
         maxiter=maxiter,
     )
     n = y.shape[0]
-    if n <= BLOCK_ROWS:
-        return _fit_block(y, v, m, **opts)
     k = np.count_nonzero(m, axis=1)
-    in_order = bool(np.all(k[1:] >= k[:-1]))
-    order = None if in_order else np.argsort(k, kind="stable")
+    if n <= BLOCK_ROWS:
+        blocks = [(slice(None), y.shape[1])]
+    elif np.all(k[1:] >= k[:-1]):
+        blocks = [
+            (slice(start, start + BLOCK_ROWS), int(k[min(start + BLOCK_ROWS, n) - 1]))
+            for start in range(0, n, BLOCK_ROWS)
+        ]
+    else:
+        order = np.argsort(k, kind="stable")
+        blocks = [
+            (idx, int(k[idx].max()))
+            for idx in (order[start : start + BLOCK_ROWS] for start in range(0, n, BLOCK_ROWS))
+        ]
     out: dict[str, np.ndarray] = {}
-    for start in range(0, n, BLOCK_ROWS):
-        if order is None:
-            idx = slice(start, start + BLOCK_ROWS)
-            width = int(k[min(start + BLOCK_ROWS, n) - 1])
-        else:
-            idx = order[start : start + BLOCK_ROWS]
-            width = int(k[idx].max())
-        block = _fit_block(y[idx, :width], v[idx, :width], m[idx, :width], **opts)
+    for idx, width in blocks:
+        block, texts = _fit_block(y[idx, :width], v[idx, :width], m[idx, :width], k[idx], **opts)
+        to = idx if dest is None else dest[idx]
         for name, col in block.items():
             if name not in out:
                 out[name] = np.empty(n, dtype=col.dtype)
-            out[name][idx] = col
-    return out
+            out[name][to] = col
+    result: dict[str, np.ndarray | Labels] = dict(out)
+    for name, names in label_names(method, test, pi_method).items():
+        result[name] = Labels(out[name], names)
+    result["notes"] = _notes_labels(out["notes"], texts)
+    return result
 
 
 def _fit_block(
     y: np.ndarray,
     v: np.ndarray,
     m: np.ndarray,
+    k: np.ndarray,
     *,
     method: str,
     test: str,
@@ -165,25 +232,27 @@ def _fit_block(
     pi_method: str,
     threshold: float,
     maxiter: int,
-) -> dict[str, np.ndarray]:
-    """Pool one block of rows (see :func:`fit_padded`)."""
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Pool one block of rows (see :func:`fit_padded`).
+
+    Returns the columns, with label columns as codes (see :func:`label_names`) and
+    ``notes`` as bit codes, and the text of each note bit.
+    """
     n = y.shape[0]
     mf = m.astype(float)
-    k = mf.sum(axis=1)
-    v = np.where(m, v, 1.0)
-    centre = (np.where(m, y, 0.0)).sum(axis=1) / k
+    k = k.astype(float)
+    centre = row_sum(y) / k  # padding holds y = 0
     yc = np.where(m, y - centre[:, None], 0.0)
     nan = np.full(n, np.nan)
     out: dict[str, np.ndarray] = {
-        name: nan.copy()
-        for name in POOL_FIELDS
-        if name not in ("k", "method", "test", "converged", "notes")
+        name: nan.copy() for name in POOL_FIELDS if name not in ("k", "converged", "notes")
     }
     out["k"] = k.astype(np.int64)
-    out["method"] = np.full(n, method, dtype=object)
     out["level"] = np.full(n, float(level))
     out["converged"] = np.ones(n, dtype=bool)
     out["iterations"] = np.zeros(n, dtype=np.int64)
+    # label codes, indices into label_names(); 0 = pooled as requested
+    codes = {name: np.zeros(n, dtype=np.int8) for name in label_names(method, test, pi_method)}
     re = method != "EE"
     false = np.zeros(n, dtype=bool)
     f = {
@@ -209,14 +278,13 @@ def _fit_block(
 
     one = np.flatnonzero(k == 1)
     many = np.flatnonzero(k >= 2)
-    test_used = np.full(n, test, dtype=object)
-    tau2_est = np.full(n, method if re else "EE", dtype=object)
+    # the rows with k >= 2 as a view when that is all of them (the usual case)
+    sel = slice(None) if many.size == n else many
 
     # --- k = 1: the study's own estimate, Wald z ------------------------------------------
     if one.size:
         f["k1"][one] = True
-        vi1 = (v[one] * mf[one]).sum(axis=1)
-        se1 = np.sqrt(vi1)
+        se1 = np.sqrt(v[one, 0])
         crit = special.ndtri(0.5 + level / 2.0)
         out["estimate"][one] = centre[one]
         out["se"][one] = se1
@@ -227,19 +295,20 @@ def _fit_block(
         out["ci_high"][one] = centre[one] + crit * se1
         out["q"][one] = 0.0
         out["q_df"][one] = 0.0
-        test_used[one] = "z"
-        tau2_est[one] = "none"
+        codes["test"][one] = 1
+        codes["tau2_estimator"][one] = 2
+        codes["ci_method"][one] = 1
 
     # --- k >= 2 -----------------------------------------------------------------------------
     if many.size:
-        ys, vs, ms, ks = yc[many], v[many], mf[many], k[many]
+        ys, vs, ms, ks = yc[sel], v[sel], mf[sel], k[sel]
         qs = q_statistic(ys, vs, ms)
         s2 = qs.s2
-        vmin = np.where(ms > 0, vs, np.inf).min(axis=1)
-        vmax = np.where(ms > 0, vs, -np.inf).max(axis=1)
-        f["k2"][many] = ks == 2
-        f["equal_v"][many] = vmin == vmax
-        f["unequal_v"][many] = vmax / vmin >= VI_RATIO_WARN
+        vmin = np.minimum.reduce(vs, axis=1, where=m[sel], initial=np.inf)
+        vmax = np.maximum.reduce(vs, axis=1, where=m[sel], initial=-np.inf)
+        f["k2"][sel] = ks == 2
+        f["equal_v"][sel] = vmin == vmax
+        f["unequal_v"][sel] = vmax / vmin >= VI_RATIO_WARN
         if re:
             thr = threshold * s2
             est = estimate_tau2(method, ys, vs, ms, threshold=thr, maxiter=maxiter, scale=s2)
@@ -251,71 +320,62 @@ def _fit_block(
                 tau2_se = tau2_se.copy()
                 tau2[bad] = fb.tau2
                 tau2_se[bad] = fb.se
-                tau2_est[many[bad]] = "DL"
-            out["converged"][many] = est.converged
-            out["iterations"][many] = est.iterations
-            f["fallback"][many] = bad
-            f["ll0"][many] = est.ll0
-            f["damped"][many] = est.damped & est.converged
-            f["truncated"][many] = (est.raw < 0) & ~bad
-            f["boundary"][many] = tau2 == 0
+                codes["tau2_estimator"][many[bad]] = 1
+            out["converged"][sel] = est.converged
+            out["iterations"][sel] = est.iterations
+            f["fallback"][sel] = bad
+            f["ll0"][sel] = est.ll0
+            f["damped"][sel] = est.damped & est.converged
+            f["truncated"][sel] = (est.raw < 0) & ~bad
+            f["boundary"][sel] = tau2 == 0
         else:
             tau2 = np.zeros(many.size)
             tau2_se = np.full(many.size, np.nan)
         # the estimator's fit at tau2 serves unless some tau2 came from the DL fallback
-        fit = est.fit if re and not f["fallback"][many].any() else None
-        mi = mean_inference(ys, vs, ms, tau2, test, level, offset=centre[many], fit=fit)
+        fit = est.fit if re and not f["fallback"][sel].any() else None
+        mi = mean_inference(ys, vs, ms, tau2, test, level, offset=centre[sel], fit=fit)
         est_mu = mi.estimate
-        out["estimate"][many] = est_mu
-        out["se"][many] = mi.se
-        out["stat"][many] = mi.stat
-        out["df"][many] = mi.df
-        out["pval"][many] = mi.pval
-        out["ci_low"][many] = est_mu - mi.crit * mi.se
-        out["ci_high"][many] = est_mu + mi.crit * mi.se
-        f["s2w_zero"][many] = (mi.scale_factor == 0) if test != "z" else False
-        f["floored"][many] = mi.floored
-        out["tau2"][many] = tau2
-        out["tau2_se"][many] = tau2_se
-        out["q"][many] = qs.q
-        out["q_df"][many] = qs.df
-        out["q_pval"][many] = qs.pval
-        out["s2"][many] = s2
+        out["estimate"][sel] = est_mu
+        out["se"][sel] = mi.se
+        out["stat"][sel] = mi.stat
+        out["df"][sel] = mi.df
+        out["pval"][sel] = mi.pval
+        out["ci_low"][sel] = est_mu - mi.crit * mi.se
+        out["ci_high"][sel] = est_mu + mi.crit * mi.se
+        f["s2w_zero"][sel] = (mi.scale_factor == 0) if test != "z" else False
+        f["floored"][sel] = mi.floored
+        out["tau2"][sel] = tau2
+        out["tau2_se"][sel] = tau2_se
+        out["q"][sel] = qs.q
+        out["q_df"][sel] = qs.df
+        out["q_pval"][sel] = qs.pval
+        out["s2"][sel] = s2
         if re:
             i2, h2 = i2_h2(tau2, s2)
             known = (tau2, mi.q_gen, mi.dq_gen)
-            ci = q_profile_ci(ys, vs, ms, qs.q, level, s2, qs.dq, known)
-            out["tau2_ci_low"][many] = ci.low
-            out["tau2_ci_high"][many] = ci.high
-            out["i2_ci_low"][many], out["h2_ci_low"][many] = i2_h2(ci.low, s2)
-            out["i2_ci_high"][many], out["h2_ci_high"][many] = i2_h2(ci.high, s2)
-            f["ci_null"][many] = ci.null_set
-            f["low_zero"][many] = ci.low_at_zero & ~ci.null_set
-            f["qp_fail"][many] = ~ci.converged
+            ci = q_profile_ci(ys, vs, ms, qs.q, level, s2, qs.dq, known, vmin)
+            out["tau2_ci_low"][sel] = ci.low
+            out["tau2_ci_high"][sel] = ci.high
+            out["i2_ci_low"][sel], out["h2_ci_low"][sel] = i2_h2(ci.low, s2)
+            out["i2_ci_high"][sel], out["h2_ci_high"][sel] = i2_h2(ci.high, s2)
+            f["ci_null"][sel] = ci.null_set
+            f["low_zero"][sel] = ci.low_at_zero & ~ci.null_set
+            f["qp_fail"][sel] = ~ci.converged
             lo, hi = prediction_interval(est_mu, mi.se, tau2, ks, test, level, pi_method)
-            out["pi_low"][many] = lo
-            out["pi_high"][many] = hi
-            f["pi_k3"][many] = (pi_method == "higgins") & (ks < 3)
+            out["pi_low"][sel] = lo
+            out["pi_high"][sel] = hi
+            f["pi_k3"][sel] = (pi_method == "higgins") & (ks < 3)
         else:
             i2, h2 = i2_h2_from_q(qs.q, qs.df)
-        out["i2"][many] = i2
-        out["h2"][many] = h2
+        out["i2"][sel] = i2
+        out["h2"][sel] = h2
 
-    out["test"] = test_used
-    out["tau2_estimator"] = tau2_est
-    out["ci_method"] = np.full(n, _CI_METHOD[test], dtype=object)
-    out["ci_method"][one] = _CI_METHOD["z"]
     if re:
-        if pi_method == "higgins":
-            pi_name = "t(k-2)"
-        else:
-            pi_name = "normal" if test == "z" else "t(k-1)"
-        has = (k >= 2) & ~f["pi_k3"]
-        out["pi_method"] = np.where(has, pi_name, "none").astype(object)
-        out["tau2_ci_method"] = np.where(k >= 2, "q-profile", "none").astype(object)
+        codes["pi_method"][(k < 2) | f["pi_k3"]] = 1
+        codes["tau2_ci_method"][k < 2] = 1
     else:
-        out["pi_method"] = np.full(n, "none", dtype=object)
-        out["tau2_ci_method"] = np.full(n, "none", dtype=object)
+        codes["pi_method"][:] = 1
+    out.update(codes)
 
     ee_knha = np.full(n, (not re) and test != "z") & (k >= 2)
     ee_pi = np.full(n, not re) & (k >= 2)
@@ -348,5 +408,5 @@ def _fit_block(
         ("prediction interval with t(k-2) needs k >= 3", f["pi_k3"]),
         ("common-effect model: no prediction interval", ee_pi),
     ]
-    out["notes"] = _notes_column(flags, n)
-    return out
+    out["notes"] = _note_codes([flag for _, flag in flags])
+    return out, [text for text, _ in flags]

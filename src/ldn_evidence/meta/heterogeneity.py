@@ -119,6 +119,7 @@ def q_profile_ci(
     scale: np.ndarray,
     dq0: np.ndarray | None = None,
     known: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    vmin: np.ndarray | None = None,
 ) -> Tau2Interval:
     """Q-profile confidence interval for tau^2 [V07]_, as metafor's ``confint()``.
 
@@ -139,6 +140,9 @@ def q_profile_ci(
         ``(tau2, Q(tau2), -Q'(tau2))`` at another point, e.g. the estimate of tau^2
         (``MeanInference.q_gen`` and ``dq_gen``): a second start and bracket end for the
         root finder (used together with ``dq0``).
+    vmin : numpy.ndarray of shape (n,), optional
+        Smallest sampling variance of each analysis, if the caller has it (it sets the
+        upper end of the root finder's bracket).
 
     Returns
     -------
@@ -171,11 +175,10 @@ def q_profile_ci(
     converged2 = np.ones(2 * n, dtype=bool)
     if need.size:
         rows = need % n
-        ys, vs, ms = y[rows], v[rows], m[rows]
-        hi = q_upper_bracket(ys, vs, ms, crit[need])
+        hi = q_upper_bracket(y, v, m, crit[need], rows, vmin)
         at_zero = None if dq0 is None else (q0[rows], dq0[rows])
         point = None if known is None else tuple(a[rows] for a in known)
-        root, conv = solve_q(ys, vs, ms, crit[need], hi, scale[rows], at_zero, point)
+        root, conv = solve_q(y, v, m, crit[need], hi, scale[rows], at_zero, point, rows)
         bounds[need] = root
         converged2[need] = conv
     low, high = bounds[:n], bounds[n:]

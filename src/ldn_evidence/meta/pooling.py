@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ldn_evidence.meta.engine import check_options, fit_padded
+from ldn_evidence.meta.engine import Labels, check_options, fit_padded
 from ldn_evidence.meta.results import POOL_FIELDS, PoolResult
 
 __all__ = ["pool", "validate_inputs"]
@@ -150,7 +150,8 @@ def pool(
     )
     values = {}
     for name in POOL_FIELDS:
-        x = cols[name][0]
+        col = cols[name]
+        x = col.names[col.codes[0]] if isinstance(col, Labels) else col[0]
         if isinstance(x, np.floating):
             x = float(x)
         elif isinstance(x, np.integer):
