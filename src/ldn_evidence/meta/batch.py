@@ -133,18 +133,18 @@ def pool_many(
     pos, first = _positions(gid)
     n_groups = first.size
     k_max = int(pos.max()) + 1
-    # pad the analyses sorted by k, the order in which the engine cuts them into blocks
-    # (it then works on slices); row_of[g] is the padded row of group g
-    group_of = np.argsort(np.bincount(gid), kind="stable")  # group padded in each row
-    row_of = np.empty(n_groups, dtype=np.intp)
-    row_of[group_of] = np.arange(n_groups)
-    rows = row_of[gid]
-    ypad = np.zeros((n_groups, k_max))
-    vpad = np.ones((n_groups, k_max))
-    mask = np.zeros((n_groups, k_max), dtype=bool)
-    ypad[rows, pos] = y
-    vpad[rows, pos] = v
-    mask[rows, pos] = True
+    # pad the analyses (one per column) sorted by k, the order in which the engine cuts them
+    # into blocks (it then works on slices); column_of[g] is the padded column of group g
+    group_of = np.argsort(np.bincount(gid), kind="stable")  # group padded in each column
+    column_of = np.empty(n_groups, dtype=np.intp)
+    column_of[group_of] = np.arange(n_groups)
+    cols = column_of[gid]
+    ypad = np.zeros((k_max, n_groups))
+    vpad = np.ones((k_max, n_groups))
+    mask = np.zeros((k_max, n_groups), dtype=bool)
+    ypad[pos, cols] = y
+    vpad[pos, cols] = v
+    mask[pos, cols] = True
 
     cols = fit_padded(
         ypad,

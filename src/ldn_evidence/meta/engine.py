@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special
 
-from ldn_evidence.meta._kernels import row_sum
+from ldn_evidence.meta._kernels import study_sum
 from ldn_evidence.meta.estimators import ESTIMATORS, ITERATIVE, estimate_tau2, tau2_dl
 from ldn_evidence.meta.heterogeneity import i2_h2, i2_h2_from_q, q_profile_ci, q_statistic
 from ldn_evidence.meta.intervals import TESTS, mean_inference, prediction_interval
@@ -127,7 +127,7 @@ def label_names(method: str, test: str, pi_method: str) -> dict[str, tuple[str, 
 
 #: Analyses per block: the batch is sorted by k and cut into blocks, each padded only to its
 #: own largest k (less padding) and small enough to stay in cache.
-BLOCK_ROWS = 4096
+BLOCK_SIZE = 4096
 
 
 def fit_padded(
@@ -147,11 +147,12 @@ def fit_padded(
 
     Parameters
     ----------
-    y, v : numpy.ndarray of shape (n, K)
-        Estimates and sampling variances; padding cells must hold ``y = 0`` and ``v = 1``.
-    m : numpy.ndarray of bool, shape (n, K)
-        ``True`` for real studies, which come first in each row (left-aligned); every row
-        has at least one.
+    y, v : numpy.ndarray of shape (K, n)
+        Estimates and sampling variances, one column per analysis; padding cells must hold
+        ``y = 0`` and ``v = 1``.
+    m : numpy.ndarray of bool, shape (K, n)
+        ``True`` for real studies, which come first in each column (top-aligned); every
+        column has at least one.
     method, test : str
         Canonical codes (see :func:`check_options`).
     level : float
@@ -164,9 +165,9 @@ def fit_padded(
     maxiter : int
         Maximum iterations of the iterative estimators.
     dest : numpy.ndarray of int, shape (n,), optional
-        Output position of each row (a permutation); by default row ``i`` gives output
-        ``i``. Lets a caller pad rows in the order that suits the engine and still receive
-        the results in its own order.
+        Output position of each analysis (a permutation); by default column ``i`` gives
+        output ``i``. Lets a caller pad analyses in the order that suits the engine and
+        still receive the results in its own order.
 
     Returns
     -------
@@ -177,10 +178,10 @@ def fit_padded(
 
     Notes
     -----
-    Rows are processed in blocks of similar k (:data:`BLOCK_ROWS`); every row follows its
-    own iteration path, so the blocking does not change the numbers beyond rounding. When
-    the rows already come sorted by k (as :func:`~ldn_evidence.meta.pool_many` pads them),
-    the blocks are slices of the batch and no rows are copied.
+    Analyses are processed in blocks of similar k (:data:`BLOCK_SIZE`); every analysis
+    follows its own iteration path, so the blocking does not change the numbers beyond
+    rounding. When the analyses already come sorted by k (as
+    :func:`~ldn_evidence.meta.pool_many` pads them), the blocks are slices of the batch.
     """
     opts = dict(
         method=method,
@@ -190,24 +191,24 @@ def fit_padded(
         threshold=threshold,
         maxiter=maxiter,
     )
-    n = y.shape[0]
-    k = np.count_nonzero(m, axis=1)
-    if n <= BLOCK_ROWS:
-        blocks = [(slice(None), y.shape[1])]
+    n = y.shape[1]
+    k = np.count_nonzero(m, axis=0)
+    if n <= BLOCK_SIZE:
+        blocks = [(slice(None), y.shape[0])]
     elif np.all(k[1:] >= k[:-1]):
         blocks = [
-            (slice(start, start + BLOCK_ROWS), int(k[min(start + BLOCK_ROWS, n) - 1]))
-            for start in range(0, n, BLOCK_ROWS)
+            (slice(start, start + BLOCK_SIZE), int(k[min(start + BLOCK_SIZE, n) - 1]))
+            for start in range(0, n, BLOCK_SIZE)
         ]
     else:
         order = np.argsort(k, kind="stable")
         blocks = [
             (idx, int(k[idx].max()))
-            for idx in (order[start : start + BLOCK_ROWS] for start in range(0, n, BLOCK_ROWS))
+            for idx in (order[start : start + BLOCK_SIZE] for start in range(0, n, BLOCK_SIZE))
         ]
     out: dict[str, np.ndarray] = {}
     for idx, width in blocks:
-        block, texts = _fit_block(y[idx, :width], v[idx, :width], m[idx, :width], k[idx], **opts)
+        block, texts = _fit_block(y[:width, idx], v[:width, idx], m[:width, idx], k[idx], **opts)
         to = idx if dest is None else dest[idx]
         for name, col in block.items():
             if name not in out:
@@ -238,11 +239,11 @@ def _fit_block(
     Returns the columns, with label columns as codes (see :func:`label_names`) and
     ``notes`` as bit codes, and the text of each note bit.
     """
-    n = y.shape[0]
+    n = y.shape[1]
     mf = m.astype(float)
     k = k.astype(float)
-    centre = row_sum(y) / k  # padding holds y = 0
-    yc = np.where(m, y - centre[:, None], 0.0)
+    centre = study_sum(y) / k  # padding holds y = 0
+    yc = np.where(m, y - centre, 0.0)
     nan = np.full(n, np.nan)
     out: dict[str, np.ndarray] = {
         name: nan.copy() for name in POOL_FIELDS if name not in ("k", "converged", "notes")
@@ -278,13 +279,13 @@ def _fit_block(
 
     one = np.flatnonzero(k == 1)
     many = np.flatnonzero(k >= 2)
-    # the rows with k >= 2 as a view when that is all of them (the usual case)
+    # the analyses with k >= 2, as a slice when that is all of them (the usual case)
     sel = slice(None) if many.size == n else many
 
     # --- k = 1: the study's own estimate, Wald z ------------------------------------------
     if one.size:
         f["k1"][one] = True
-        se1 = np.sqrt(v[one, 0])
+        se1 = np.sqrt(v[0, one])
         crit = special.ndtri(0.5 + level / 2.0)
         out["estimate"][one] = centre[one]
         out["se"][one] = se1
@@ -301,11 +302,11 @@ def _fit_block(
 
     # --- k >= 2 -----------------------------------------------------------------------------
     if many.size:
-        ys, vs, ms, ks = yc[sel], v[sel], mf[sel], k[sel]
+        ys, vs, ms, ks = yc[:, sel], v[:, sel], mf[:, sel], k[sel]
         qs = q_statistic(ys, vs, ms)
         s2 = qs.s2
-        vmin = np.minimum.reduce(vs, axis=1, where=m[sel], initial=np.inf)
-        vmax = np.maximum.reduce(vs, axis=1, where=m[sel], initial=-np.inf)
+        vmin = np.minimum.reduce(vs, axis=0, where=m[:, sel], initial=np.inf)
+        vmax = np.maximum.reduce(vs, axis=0, where=m[:, sel], initial=-np.inf)
         f["k2"][sel] = ks == 2
         f["equal_v"][sel] = vmin == vmax
         f["unequal_v"][sel] = vmax / vmin >= VI_RATIO_WARN
@@ -315,7 +316,7 @@ def _fit_block(
             tau2, tau2_se = est.tau2, est.se
             bad = ~est.converged
             if bad.any() and method in ITERATIVE:
-                fb = tau2_dl(ys[bad], vs[bad], ms[bad])
+                fb = tau2_dl(ys[:, bad], vs[:, bad], ms[:, bad])
                 tau2 = tau2.copy()
                 tau2_se = tau2_se.copy()
                 tau2[bad] = fb.tau2

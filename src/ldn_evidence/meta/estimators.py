@@ -36,8 +36,8 @@ from ldn_evidence.meta._kernels import (
     p_sums,
     p_sums_v,
     q_upper_bracket,
-    row_dot,
-    row_sum,
+    study_dot,
+    study_sum,
     solve_q,
     weighted_fit,
 )
@@ -138,7 +138,7 @@ def tau2_dl(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> Tau2Estimate:
 
     Parameters
     ----------
-    y, v, m : numpy.ndarray of shape (n, K)
+    y, v, m : numpy.ndarray of shape (K, n)
         Centred estimates, sampling variances and mask of ``n`` analyses with ``k >= 2``.
 
     Returns
@@ -155,8 +155,8 @@ def tau2_dl(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> Tau2Estimate:
     and :math:`SE^2 = \\{2(k-1) + 4\\tau^2 \\mathrm{tr}(P) + 2\\tau^4 \\mathrm{tr}(PP)\\}
     / \\mathrm{tr}(P)^2` with the truncated :math:`\\tau^2` (metafor's expression).
     """
-    k = m.sum(axis=1)
-    fit = weighted_fit(y, v, m, np.zeros(y.shape[0]))
+    k = study_sum(m)
+    fit = weighted_fit(y, v, m, np.zeros(y.shape[1]))
     ps = p_sums(fit.w, fit.sw)
     raw = (fit.q - (k - 1.0)) / ps.tr_p
     t = np.maximum(raw, 0.0)
@@ -178,7 +178,7 @@ def tau2_he(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> Tau2Estimate:
     / (k-1)^2`.
     """
     raw, k, tr_pv, vm, sv = _hedges(y, v, m)
-    tr_pvpv = row_dot(vm, vm) * (1.0 - 2.0 / k) + (sv / k) ** 2
+    tr_pvpv = study_dot(vm, vm) * (1.0 - 2.0 / k) + (sv / k) ** 2
     t = np.maximum(raw, 0.0)
     se = np.sqrt(2.0 * tr_pvpv + 4.0 * t * tr_pv + 2.0 * t**2 * (k - 1.0)) / (k - 1.0)
     return _result(raw, se)
@@ -190,13 +190,13 @@ def _hedges(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, ..
     Returns ``raw``, ``k``, :math:`\\mathrm{tr}(PV)`, the masked variances ``v * m`` and
     their row sums.
     """
-    k = row_sum(m)
-    ybar = row_sum(y * m) / k
-    dev = (y - ybar[:, None]) * m
+    k = study_sum(m)
+    ybar = study_sum(y * m) / k
+    dev = (y - ybar) * m
     vm = v * m
-    sv = row_sum(vm)
+    sv = study_sum(vm)
     tr_pv = sv * (k - 1.0) / k
-    raw = (row_dot(dev, dev) - tr_pv) / (k - 1.0)
+    raw = (study_dot(dev, dev) - tr_pv) / (k - 1.0)
     return raw, k, tr_pv, vm, sv
 
 
@@ -210,8 +210,8 @@ def tau2_hs(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> Tau2Estimate:
     :math:`SE^2 = \\{2(k-1) + 4\\tau^2\\mathrm{tr}(P) + 2\\tau^4\\mathrm{tr}(PP)\\}
     / (\\sum w_i)^2`.
     """
-    k = m.sum(axis=1)
-    fit = weighted_fit(y, v, m, np.zeros(y.shape[0]))
+    k = study_sum(m)
+    fit = weighted_fit(y, v, m, np.zeros(y.shape[1]))
     ps = p_sums(fit.w, fit.sw)
     raw = (fit.q - k) / fit.sw
     t = np.maximum(raw, 0.0)
@@ -232,9 +232,9 @@ def tau2_sj(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> Tau2Estimate:
     :math:`SE^2 = \\tau_0^4 \\{2\\,\\mathrm{tr}(PVPV) + 4\\tau^2 \\textstyle\\sum_{ij}
     P_{ij}^2 v_j + 2\\tau^4 \\mathrm{tr}(PP)\\} / (k-1)^2` (metafor's expression).
     """
-    k = m.sum(axis=1)
-    ybar = (y * m).sum(axis=1) / k
-    t0 = (((y - ybar[:, None]) * m) ** 2).sum(axis=1) / k
+    k = study_sum(m)
+    ybar = study_sum(y * m) / k
+    t0 = study_sum(((y - ybar) * m) ** 2) / k
     fit = weighted_fit(y, v, m, t0)
     ps = p_sums(fit.w, fit.sw)
     pv_p, pvpv = p_sums_v(fit.w, fit.sw, v * m)
@@ -272,7 +272,7 @@ def _fisher_scoring(
     -------
     tau2, converged, iterations, damped : numpy.ndarray
     """
-    n = y.shape[0]
+    n = y.shape[1]
     tau2 = start.astype(float).copy()
     converged = np.zeros(n, dtype=bool)
     iterations = np.zeros(n, dtype=np.int64)
@@ -281,7 +281,7 @@ def _fisher_scoring(
     # COMPACT_BELOW of its rows are live (rows are independent, so this changes no number)
     idx = np.arange(n)
     ya, va, ma, thr = y, v, m, threshold
-    ka = row_sum(m)
+    ka = study_sum(m)
     ta = tau2.copy()  # current tau2 of the working rows
     prev = np.zeros(n)  # previous plain step
     streak = np.zeros(n, dtype=np.int64)  # consecutive oscillating steps
@@ -296,7 +296,8 @@ def _fisher_scoring(
         if n_live < COMPACT_BELOW * idx.size:
             tau2[idx], damped[idx] = ta, dmp
             keep = np.flatnonzero(live)
-            idx, ya, va, ma, ka, thr = idx[keep], ya[keep], va[keep], ma[keep], ka[keep], thr[keep]
+            idx, ka, thr = idx[keep], ka[keep], thr[keep]
+            ya, va, ma = (np.take(a, keep, axis=1) for a in (ya, va, ma))
             ta, prev, streak, dmp, jumped = (
                 ta[keep],
                 prev[keep],
@@ -311,7 +312,7 @@ def _fisher_scoring(
         else:
             if kind == "ML":
                 num_sub = fit.sw
-                den = np.einsum("ij,ij->i", fit.w, fit.w)
+                den = study_dot(fit.w, fit.w)
             else:  # REML
                 ps = p_sums(fit.w, fit.sw, out=fit.r)  # r is not needed any more
                 num_sub, den = ps.tr_p, ps.sum_pp
@@ -374,7 +375,7 @@ def _loglik_gain_at_zero(kind, y, v, m, tau2, q_t, sw_t) -> np.ndarray:
     \\,[-\\tfrac12 \\log(\\sum w_i(0) / \\sum w_i(\\tau^2))]`.
     """
     fit0 = weighted_fit(y, v, m, np.zeros_like(tau2))
-    gain = 0.5 * row_sum(np.log1p(tau2[:, None] / v) * m) - 0.5 * (fit0.q - q_t)
+    gain = 0.5 * study_sum(np.log1p(tau2 / v) * m) - 0.5 * (fit0.q - q_t)
     if kind == "REML":
         gain -= 0.5 * np.log(fit0.sw / sw_t)
     return gain
@@ -383,7 +384,7 @@ def _loglik_gain_at_zero(kind, y, v, m, tau2, q_t, sw_t) -> np.ndarray:
 def _iterative(kind, y, v, m, threshold, maxiter) -> Tau2Estimate:
     start = np.maximum(_hedges(y, v, m)[0], 0.0)
     tau2, converged, iterations, damped = _fisher_scoring(kind, y, v, m, start, threshold, maxiter)
-    ll0 = np.zeros(y.shape[0], dtype=bool)
+    ll0 = np.zeros(y.shape[1], dtype=bool)
     fit_t = weighted_fit(y, v, m, tau2)
     if kind in ("ML", "REML"):
         # metafor's ll0check, guarding against a local maximum away from 0; it can only
@@ -391,7 +392,13 @@ def _iterative(kind, y, v, m, threshold, maxiter) -> Tau2Estimate:
         check = np.flatnonzero(converged & (tau2 > threshold))
         if check.size:
             gain = _loglik_gain_at_zero(
-                kind, y[check], v[check], m[check], tau2[check], fit_t.q[check], fit_t.sw[check]
+                kind,
+                y[:, check],
+                v[:, check],
+                m[:, check],
+                tau2[check],
+                fit_t.q[check],
+                fit_t.sw[check],
             )
             ll0[check] = gain > LL0_TOL
     final = np.maximum(np.where(ll0, 0.0, tau2), 0.0)
@@ -399,7 +406,7 @@ def _iterative(kind, y, v, m, threshold, maxiter) -> Tau2Estimate:
     fit = fit_t if np.array_equal(final, tau2) else weighted_fit(y, v, m, final)
     tau2 = final
     if kind == "ML":
-        se = np.sqrt(2.0 / row_dot(fit.w, fit.w))
+        se = np.sqrt(2.0 / study_dot(fit.w, fit.w))
     elif kind == "REML":
         se = np.sqrt(2.0 / p_sums(fit.w, fit.sw).sum_pp)
     else:
@@ -408,7 +415,7 @@ def _iterative(kind, y, v, m, threshold, maxiter) -> Tau2Estimate:
 
 
 def _se_pm_eb(m: np.ndarray, sw: np.ndarray) -> np.ndarray:
-    k = m.sum(axis=1)
+    k = study_sum(m)
     return np.sqrt(2.0 * k**2 / (k - 1.0)) / sw
 
 
@@ -417,7 +424,7 @@ def tau2_ml(y, v, m, threshold, maxiter=100) -> Tau2Estimate:
 
     Parameters
     ----------
-    y, v, m : numpy.ndarray of shape (n, K)
+    y, v, m : numpy.ndarray of shape (K, n)
         Centred estimates, sampling variances and mask (``k >= 2``).
     threshold : numpy.ndarray of shape (n,)
         Convergence threshold on the change of tau^2 per analysis.
@@ -469,15 +476,15 @@ def tau2_pm(y: np.ndarray, v: np.ndarray, m: np.ndarray, scale: np.ndarray) -> T
     here a safeguarded Newton iteration (:func:`~ldn_evidence.meta._kernels.solve_q`) solves
     it to near machine precision. :math:`SE = \\sqrt{2k^2/(k-1)} / \\sum w_i`.
     """
-    n = y.shape[0]
-    k = m.sum(axis=1)
+    n = y.shape[1]
+    k = study_sum(m)
     target = k - 1.0
     q0 = weighted_fit(y, v, m, np.zeros(n)).q
     tau2 = np.zeros(n)
     converged = np.ones(n, dtype=bool)
     need = np.flatnonzero(q0 >= target)
     if need.size:
-        ys, vs, ms = y[need], v[need], m[need]
+        ys, vs, ms = y[:, need], v[:, need], m[:, need]
         hi = q_upper_bracket(ys, vs, ms, target[need])
         root, conv = solve_q(ys, vs, ms, target[need], hi, scale[need])
         tau2[need] = root
@@ -504,7 +511,7 @@ def estimate_tau2(
     ----------
     method : str
         metafor's code of the estimator.
-    y, v, m : numpy.ndarray of shape (n, K)
+    y, v, m : numpy.ndarray of shape (K, n)
         Centred estimates, sampling variances and mask (every analysis ``k >= 2``).
     threshold : numpy.ndarray of shape (n,)
         Convergence threshold of the Fisher-scoring / fixed-point iterations.

@@ -23,7 +23,7 @@ from ldn_evidence.meta._kernels import (
     by_unique,
     p_sums,
     q_upper_bracket,
-    row_sum,
+    study_sum,
     solve_q,
     weighted_fit,
 )
@@ -46,7 +46,7 @@ def q_statistic(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> QStats:
 
     Parameters
     ----------
-    y, v, m : numpy.ndarray of shape (n, K)
+    y, v, m : numpy.ndarray of shape (K, n)
         Centred estimates, sampling variances and mask (``k >= 2``).
 
     Returns
@@ -64,8 +64,8 @@ def q_statistic(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> QStats:
     .. math:: s^2 = \\frac{(k-1)\\sum w_i}{(\\sum w_i)^2 - \\sum w_i^2}
               = \\frac{k-1}{\\mathrm{tr}(P)}.
     """
-    k = row_sum(m)
-    fit = weighted_fit(y, v, m, np.zeros(y.shape[0]))
+    k = study_sum(m)
+    fit = weighted_fit(y, v, m, np.zeros(y.shape[1]))
     q = np.maximum(fit.q, 0.0)
     df = k - 1.0
     pval = special.chdtrc(df, q)
@@ -125,7 +125,7 @@ def q_profile_ci(
 
     Parameters
     ----------
-    y, v, m : numpy.ndarray of shape (n, K)
+    y, v, m : numpy.ndarray of shape (K, n)
         Centred estimates, sampling variances and mask (``k >= 2``).
     q0 : numpy.ndarray of shape (n,)
         Cochran's Q (the generalised Q at tau^2 = 0).
@@ -163,8 +163,8 @@ def q_profile_ci(
     derived from the data, so the upper bound is never capped. Roots are found by
     :func:`~ldn_evidence.meta._kernels.solve_q` for all analyses at once.
     """
-    n = y.shape[0]
-    df = row_sum(m) - 1.0
+    n = y.shape[1]
+    df = study_sum(m) - 1.0
     alpha = 1.0 - level
     crit_u = by_unique(special.chdtri, df, alpha / 2.0)  # upper quantile
     crit_l = by_unique(special.chdtri, df, 1.0 - alpha / 2.0)  # lower quantile

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special
 
-from ldn_evidence.meta._kernels import WeightedFit, by_unique, row_sum, weighted_fit
+from ldn_evidence.meta._kernels import WeightedFit, by_unique, study_sum, weighted_fit
 
 __all__ = ["TESTS", "MeanInference", "mean_inference", "prediction_interval"]
 
@@ -74,7 +74,7 @@ def mean_inference(
 
     Parameters
     ----------
-    y, v, m : numpy.ndarray of shape (n, K)
+    y, v, m : numpy.ndarray of shape (K, n)
         Centred estimates, sampling variances and mask.
     tau2 : numpy.ndarray of shape (n,)
         Between-study variance (0 for a common-effect model).
@@ -104,11 +104,11 @@ def mean_inference(
     metafor) and the reference distribution is :math:`t_{k-1}`; the ad hoc variant uses
     :math:`\\max(1, s_w^2)`.
     """
-    k = row_sum(m)
+    k = study_sum(m)
     if fit is None:
         fit = weighted_fit(y, v, m, tau2)
     vb = 1.0 / fit.sw
-    n = y.shape[0]
+    n = y.shape[1]
     floored = np.zeros(n, dtype=bool)
     if test == "z":
         s2w = np.ones(n)

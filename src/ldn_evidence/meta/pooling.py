@@ -138,9 +138,9 @@ def pool(
     method, test = check_options(method, test, level, pi_method, threshold, maxiter)
     y, v = validate_inputs(yi, vi)
     cols = fit_padded(
-        y[None, :],
-        v[None, :],
-        np.ones((1, y.size), dtype=bool),
+        y[:, None],
+        v[:, None],
+        np.ones((y.size, 1), dtype=bool),
         method=method,
         test=test,
         level=float(level),
