@@ -36,9 +36,9 @@ from ldn_evidence.meta._kernels import (
     p_sums,
     p_sums_v,
     q_upper_bracket,
+    solve_q,
     study_dot,
     study_sum,
-    solve_q,
     weighted_fit,
 )
 

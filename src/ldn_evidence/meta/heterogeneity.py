@@ -23,8 +23,8 @@ from ldn_evidence.meta._kernels import (
     by_unique,
     p_sums,
     q_upper_bracket,
-    study_sum,
     solve_q,
+    study_sum,
     weighted_fit,
 )
 
