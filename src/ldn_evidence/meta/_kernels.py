@@ -6,7 +6,8 @@ Every function works on a batch of analyses padded into 2-D arrays of shape
 ``y``
     estimates, centred per analysis (0 in padding cells);
 ``v``
-    sampling variances (1 in padding cells, so divisions are safe);
+    sampling variances (``+inf`` in padding cells, so that a weight ``1 / (v + tau2)`` is
+    exactly 0 there and the iterations need no mask);
 ``m``
     mask, 1.0 for a real study and 0.0 for padding.
 
@@ -39,6 +40,11 @@ QUADRATIC_RATIO = 0.1
 #: halvings to reach ``ROOT_RTOL`` from the widest bracket we build).
 ROOT_MAXITER = 200
 
+#: An iteration's working copy of the data is compacted to the analyses still iterating once
+#: fewer than this share of its columns are; until then finished columns ride along (a fit
+#: of a few idle columns costs less than copying the live ones).
+COMPACT_BELOW = 0.8
+
 
 class Scratch:
     """Preallocated ``(K, n)`` arrays reused by the repeated fits of an iteration.
@@ -69,9 +75,9 @@ class Scratch:
         return self._views(self._fit, cols)
 
     def data(self, cols: int) -> list[np.ndarray]:
-        """Three more buffers, for a gathered subset of the batch's ``y``, ``v``, ``m``."""
+        """Two more buffers, for a gathered subset of the batch's ``y`` and ``v``."""
         if not self._data:
-            self._data = [np.empty(self._size) for _ in range(3)]
+            self._data = [np.empty(self._size) for _ in range(2)]
         return self._views(self._data, cols)
 
 
@@ -86,9 +92,9 @@ def study_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class WeightedFit(NamedTuple):
-    """Weighted mean and residual sums for weights ``w = m / (v + tau2)``."""
+    """Weighted mean and residual sums for weights ``w = 1 / (v + tau2)``."""
 
-    w: np.ndarray  # (K, n) masked weights
+    w: np.ndarray  # (K, n) weights (0 in padding)
     sw: np.ndarray  # (n,) sum of weights
     mu: np.ndarray  # (n,) weighted mean of the (centred) estimates
     r: np.ndarray  # (K, n) residuals y - mu (not masked)
@@ -99,7 +105,6 @@ class WeightedFit(NamedTuple):
 def weighted_fit(
     y: np.ndarray,
     v: np.ndarray,
-    m: np.ndarray,
     tau2: np.ndarray,
     *,
     with_q: bool = True,
@@ -109,8 +114,8 @@ def weighted_fit(
 
     Parameters
     ----------
-    y, v, m : numpy.ndarray of shape (K, n)
-        Centred estimates, variances and mask.
+    y, v : numpy.ndarray of shape (K, n)
+        Centred estimates and variances (``+inf`` in padding cells).
     tau2 : numpy.ndarray of shape (n,)
         Between-study variance per analysis.
     with_q : bool, default True
@@ -130,7 +135,7 @@ def weighted_fit(
     """
     w, r, wr = (None, None, None) if scratch is None else scratch.fit(y.shape[1])
     w = np.add(v, tau2, out=w)
-    np.divide(m, w, out=w)
+    np.divide(1.0, w, out=w)
     sw = study_sum(w)
     mu = study_dot(w, y) / sw
     r = np.subtract(y, mu, out=r)
@@ -186,7 +191,6 @@ def p_sums_v(w: np.ndarray, sw: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, 
 def solve_q(
     y: np.ndarray,
     v: np.ndarray,
-    m: np.ndarray,
     target: np.ndarray,
     hi: np.ndarray,
     scale: np.ndarray,
@@ -210,8 +214,8 @@ def solve_q(
 
     Parameters
     ----------
-    y, v, m : numpy.ndarray of shape (K, N)
-        Centred estimates, variances and mask.
+    y, v : numpy.ndarray of shape (K, N)
+        Centred estimates and variances (``+inf`` in padding cells).
     target : numpy.ndarray of shape (n,)
         Value ``c`` of Q to reach; the caller guarantees :math:`Q(0) \\ge c`. The other
         arrays of shape ``(n,)`` also have one entry per target.
@@ -257,6 +261,7 @@ def solve_q(
             closer = np.abs(1.0 / q1 - 1.0 / target) < np.abs(1.0 / at_zero[0] - 1.0 / target)
             t = np.where(closer, t1, t)
             start = (np.where(closer, q1, at_zero[0]), np.where(closer, d1, at_zero[1]))
+    work = None  # targets whose data are gathered in the working copy ya, va
     for it in range(ROOT_MAXITER):
         if active.size == 0:
             break
@@ -264,13 +269,16 @@ def solve_q(
         if it == 0 and start is not None:
             q, d = start
         else:
-            ya, va, ma = scratch.data(active.size)
-            take = rows[active]
-            for full, part in ((y, ya), (v, va), (m, ma)):
-                # mode="clip" (the indices are valid) spares the buffered copy of "raise"
-                np.take(full, take, axis=1, out=part, mode="clip")
-            fit = weighted_fit(ya, va, ma, ta, scratch=scratch)
-            q, d = fit.q, fit.d
+            if work is None or active.size < COMPACT_BELOW * work.size:
+                work, at = active, slice(None)
+                ya, va = scratch.data(work.size)
+                for full, part in ((y, ya), (v, va)):
+                    # mode="clip" (the indices are valid) spares the buffered copy of "raise"
+                    np.take(full, rows[work], axis=1, out=part, mode="clip")
+            else:
+                at = np.searchsorted(work, active)  # active is a sorted subset of work
+            fit = weighted_fit(ya, va, t[work], scratch=scratch)
+            q, d = fit.q[at], fit.d[at]
         c = target[active]
         f = q - c
         lo_a = np.where(f > 0, ta, lo[active])

@@ -140,7 +140,7 @@ def pool_many(
     column_of[group_of] = np.arange(n_groups)
     cols = column_of[gid]
     ypad = np.zeros((k_max, n_groups))
-    vpad = np.ones((k_max, n_groups))
+    vpad = np.full((k_max, n_groups), np.inf)
     mask = np.zeros((k_max, n_groups), dtype=bool)
     ypad[pos, cols] = y
     vpad[pos, cols] = v

@@ -149,7 +149,7 @@ def fit_padded(
     ----------
     y, v : numpy.ndarray of shape (K, n)
         Estimates and sampling variances, one column per analysis; padding cells must hold
-        ``y = 0`` and ``v = 1``.
+        ``y = 0`` and ``v = inf``.
     m : numpy.ndarray of bool, shape (K, n)
         ``True`` for real studies, which come first in each column (top-aligned); every
         column has at least one.

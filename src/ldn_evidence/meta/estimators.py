@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ldn_evidence.meta._kernels import (
+    COMPACT_BELOW,
     Scratch,
     WeightedFit,
     p_sums,
@@ -76,10 +77,6 @@ STEPADJ_RETRY = 0.5
 ACCEL_AFTER = 5
 ACCEL_MIN_RATIO = 0.5
 ACCEL_MAX_FACTOR = 100.0
-
-#: The Fisher-scoring working set is compacted to its live rows once fewer than this share
-#: of its rows are still iterating.
-COMPACT_BELOW = 0.8
 
 #: Consecutive sign changes of the step (each at least half as long as the previous one)
 #: after which an analysis switches to damped steps.
@@ -156,7 +153,7 @@ def tau2_dl(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> Tau2Estimate:
     / \\mathrm{tr}(P)^2` with the truncated :math:`\\tau^2` (metafor's expression).
     """
     k = study_sum(m)
-    fit = weighted_fit(y, v, m, np.zeros(y.shape[1]))
+    fit = weighted_fit(y, v, np.zeros(y.shape[1]))
     ps = p_sums(fit.w, fit.sw)
     raw = (fit.q - (k - 1.0)) / ps.tr_p
     t = np.maximum(raw, 0.0)
@@ -187,13 +184,13 @@ def tau2_he(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> Tau2Estimate:
 def _hedges(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, ...]:
     """Untruncated Hedges estimate and the sums it is made of (see :func:`tau2_he`).
 
-    Returns ``raw``, ``k``, :math:`\\mathrm{tr}(PV)`, the masked variances ``v * m`` and
+    Returns ``raw``, ``k``, :math:`\\mathrm{tr}(PV)`, the masked variances (0 in padding) and
     their row sums.
     """
     k = study_sum(m)
     ybar = study_sum(y * m) / k
     dev = (y - ybar) * m
-    vm = v * m
+    vm = np.where(m > 0, v, 0.0)
     sv = study_sum(vm)
     tr_pv = sv * (k - 1.0) / k
     raw = (study_dot(dev, dev) - tr_pv) / (k - 1.0)
@@ -211,7 +208,7 @@ def tau2_hs(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> Tau2Estimate:
     / (\\sum w_i)^2`.
     """
     k = study_sum(m)
-    fit = weighted_fit(y, v, m, np.zeros(y.shape[1]))
+    fit = weighted_fit(y, v, np.zeros(y.shape[1]))
     ps = p_sums(fit.w, fit.sw)
     raw = (fit.q - k) / fit.sw
     t = np.maximum(raw, 0.0)
@@ -235,9 +232,9 @@ def tau2_sj(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> Tau2Estimate:
     k = study_sum(m)
     ybar = study_sum(y * m) / k
     t0 = study_sum(((y - ybar) * m) ** 2) / k
-    fit = weighted_fit(y, v, m, t0)
+    fit = weighted_fit(y, v, t0)
     ps = p_sums(fit.w, fit.sw)
-    pv_p, pvpv = p_sums_v(fit.w, fit.sw, v * m)
+    pv_p, pvpv = p_sums_v(fit.w, fit.sw, np.where(m > 0, v, 0.0))
     raw = t0 * fit.q / (k - 1.0)
     t = np.maximum(raw, 0.0)
     se = (t0 / (k - 1.0)) * np.sqrt(2.0 * pvpv + 4.0 * t * pv_p + 2.0 * t**2 * ps.sum_pp)
@@ -277,10 +274,10 @@ def _fisher_scoring(
     converged = np.zeros(n, dtype=bool)
     iterations = np.zeros(n, dtype=np.int64)
     damped = np.zeros(n, dtype=bool)
-    # working set: the rows still iterating and their state; compacted once fewer than
-    # COMPACT_BELOW of its rows are live (rows are independent, so this changes no number)
+    # working set: the analyses still iterating and their state; compacted once fewer than
+    # COMPACT_BELOW of them are live (analyses are independent, so this changes no number)
     idx = np.arange(n)
-    ya, va, ma, thr = y, v, m, threshold
+    ya, va, thr = y, v, threshold
     ka = study_sum(m)
     ta = tau2.copy()  # current tau2 of the working rows
     prev = np.zeros(n)  # previous plain step
@@ -297,7 +294,7 @@ def _fisher_scoring(
             tau2[idx], damped[idx] = ta, dmp
             keep = np.flatnonzero(live)
             idx, ka, thr = idx[keep], ka[keep], thr[keep]
-            ya, va, ma = (np.take(a, keep, axis=1) for a in (ya, va, ma))
+            ya, va = np.take(ya, keep, axis=1), np.take(va, keep, axis=1)
             ta, prev, streak, dmp, jumped = (
                 ta[keep],
                 prev[keep],
@@ -306,7 +303,7 @@ def _fisher_scoring(
                 jumped[keep],
             )
             live = np.ones(keep.size, dtype=bool)
-        fit = weighted_fit(ya, va, ma, ta, with_q=kind == "EB", scratch=scratch)
+        fit = weighted_fit(ya, va, ta, with_q=kind == "EB", scratch=scratch)
         if kind == "EB":
             adj = (fit.q * ka / (ka - 1.0) - ka) / fit.sw
         else:
@@ -374,7 +371,7 @@ def _loglik_gain_at_zero(kind, y, v, m, tau2, q_t, sw_t) -> np.ndarray:
     :math:`\\tfrac12 \\sum \\log(1 + \\tau^2/v_i) - \\tfrac12 (Q(0) - Q(\\tau^2))
     \\,[-\\tfrac12 \\log(\\sum w_i(0) / \\sum w_i(\\tau^2))]`.
     """
-    fit0 = weighted_fit(y, v, m, np.zeros_like(tau2))
+    fit0 = weighted_fit(y, v, np.zeros_like(tau2))
     gain = 0.5 * study_sum(np.log1p(tau2 / v) * m) - 0.5 * (fit0.q - q_t)
     if kind == "REML":
         gain -= 0.5 * np.log(fit0.sw / sw_t)
@@ -385,7 +382,7 @@ def _iterative(kind, y, v, m, threshold, maxiter) -> Tau2Estimate:
     start = np.maximum(_hedges(y, v, m)[0], 0.0)
     tau2, converged, iterations, damped = _fisher_scoring(kind, y, v, m, start, threshold, maxiter)
     ll0 = np.zeros(y.shape[1], dtype=bool)
-    fit_t = weighted_fit(y, v, m, tau2)
+    fit_t = weighted_fit(y, v, tau2)
     if kind in ("ML", "REML"):
         # metafor's ll0check, guarding against a local maximum away from 0; it can only
         # reset converged estimates above the threshold, so only those are checked
@@ -403,7 +400,7 @@ def _iterative(kind, y, v, m, threshold, maxiter) -> Tau2Estimate:
             ll0[check] = gain > LL0_TOL
     final = np.maximum(np.where(ll0, 0.0, tau2), 0.0)
     # the fit at the final tau2 is usually the one just made
-    fit = fit_t if np.array_equal(final, tau2) else weighted_fit(y, v, m, final)
+    fit = fit_t if np.array_equal(final, tau2) else weighted_fit(y, v, final)
     tau2 = final
     if kind == "ML":
         se = np.sqrt(2.0 / study_dot(fit.w, fit.w))
@@ -479,17 +476,17 @@ def tau2_pm(y: np.ndarray, v: np.ndarray, m: np.ndarray, scale: np.ndarray) -> T
     n = y.shape[1]
     k = study_sum(m)
     target = k - 1.0
-    q0 = weighted_fit(y, v, m, np.zeros(n)).q
+    q0 = weighted_fit(y, v, np.zeros(n)).q
     tau2 = np.zeros(n)
     converged = np.ones(n, dtype=bool)
     need = np.flatnonzero(q0 >= target)
     if need.size:
         ys, vs, ms = y[:, need], v[:, need], m[:, need]
         hi = q_upper_bracket(ys, vs, ms, target[need])
-        root, conv = solve_q(ys, vs, ms, target[need], hi, scale[need])
+        root, conv = solve_q(ys, vs, target[need], hi, scale[need])
         tau2[need] = root
         converged[need] = conv
-    sw = weighted_fit(y, v, m, tau2).sw
+    sw = weighted_fit(y, v, tau2).sw
     zeros = np.zeros(n, dtype=np.int64)
     false = zeros.astype(bool)
     return Tau2Estimate(tau2, _se_pm_eb(m, sw), tau2, converged, zeros, false, false)

@@ -65,7 +65,7 @@ def q_statistic(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> QStats:
               = \\frac{k-1}{\\mathrm{tr}(P)}.
     """
     k = study_sum(m)
-    fit = weighted_fit(y, v, m, np.zeros(y.shape[1]))
+    fit = weighted_fit(y, v, np.zeros(y.shape[1]))
     q = np.maximum(fit.q, 0.0)
     df = k - 1.0
     pval = special.chdtrc(df, q)
@@ -178,7 +178,7 @@ def q_profile_ci(
         hi = q_upper_bracket(y, v, m, crit[need], rows, vmin)
         at_zero = None if dq0 is None else (q0[rows], dq0[rows])
         point = None if known is None else tuple(a[rows] for a in known)
-        root, conv = solve_q(y, v, m, crit[need], hi, scale[rows], at_zero, point, rows)
+        root, conv = solve_q(y, v, crit[need], hi, scale[rows], at_zero, point, rows)
         bounds[need] = root
         converged2[need] = conv
     low, high = bounds[:n], bounds[n:]

@@ -106,7 +106,7 @@ def mean_inference(
     """
     k = study_sum(m)
     if fit is None:
-        fit = weighted_fit(y, v, m, tau2)
+        fit = weighted_fit(y, v, tau2)
     vb = 1.0 / fit.sw
     n = y.shape[1]
     floored = np.zeros(n, dtype=bool)
