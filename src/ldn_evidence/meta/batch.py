@@ -1,6 +1,6 @@
 """Pool many analyses at once: :func:`pool_many`.
 
-The rows of a long table are padded into 2-D arrays (analyses x k_max) with a mask, and the
+The rows of a long table are padded into 2-D arrays (k_max x analyses) with a mask, and the
 engine iterates every estimator, root finder and interval on all analyses together: there is
 no Python loop over analyses. Each analysis still follows its own iteration path (converged
 analyses are frozen), so the numbers equal those of :func:`ldn_evidence.meta.pool`.
@@ -8,6 +8,7 @@ analyses are frozen), so the numbers equal those of :func:`ldn_evidence.meta.poo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Sequence
 
 import numpy as np
@@ -30,18 +31,41 @@ def _bad_value_error(frame, column, rows, key_cols, what) -> ValueError:
     )
 
 
-def _positions(gid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Position of each row within its group, and the first row of every group.
+def _group_numbers(frame: pd.DataFrame, key_cols: list) -> tuple[np.ndarray, bool]:
+    """Number the groups 0, 1, ... in the sorted order of their keys (missing keys last).
 
-    ``gid`` numbers the groups 0, 1, ... (every number used); rows keep their order within
-    a group (a stable sort), as ``groupby().cumcount()`` numbers them.
+    Returns the number of each row and whether the numbers are already in row order. A
+    single integer key column that is sorted (the usual layout of a long table) is numbered
+    from its changes of value; anything else goes through ``groupby().ngroup()``.
     """
-    order = np.argsort(gid, kind="stable")
+    if len(key_cols) == 1:
+        col = frame[key_cols[0]]
+        if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu":
+            a = col.to_numpy()
+            if np.all(a[1:] >= a[:-1]):
+                starts = np.flatnonzero(a[1:] != a[:-1]) + 1
+                sizes = np.diff(starts, prepend=0, append=a.size)
+                return np.repeat(np.arange(sizes.size), sizes), True
+    gid = frame.groupby(key_cols, sort=True, dropna=False, observed=True).ngroup().to_numpy()
+    return gid, False
+
+
+def _positions(gid: np.ndarray, in_order: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Position of each row within its group, the first row and the size of every group.
+
+    ``gid`` numbers the groups 0, 1, ... (every number used), ``in_order`` says whether it
+    never decreases; rows keep their order within a group (a stable sort), as
+    ``groupby().cumcount()`` numbers them.
+    """
     sizes = np.bincount(gid)
     starts = np.cumsum(sizes) - sizes
+    within = np.arange(gid.size) - np.repeat(starts, sizes)
+    if in_order:
+        return within, starts, sizes
+    order = np.argsort(gid, kind="stable")
     pos = np.empty(gid.size, dtype=np.intp)
-    pos[order] = np.arange(gid.size) - np.repeat(starts, sizes)
-    return pos, order[starts]
+    pos[order] = within
+    return pos, order[starts], sizes
 
 
 def _column(col: np.ndarray | Labels) -> np.ndarray | pd.api.extensions.ExtensionArray:
@@ -54,8 +78,14 @@ def _column(col: np.ndarray | Labels) -> np.ndarray | pd.api.extensions.Extensio
     if not isinstance(col, Labels):
         return col
     if all(isinstance(name, str) for name in col.names):
-        return pd.Series(list(col.names)).array.take(col.codes)
+        return _string_array(col.names).take(col.codes)
     return col.values()
+
+
+@functools.lru_cache(maxsize=256)
+def _string_array(names: tuple[str, ...]) -> pd.api.extensions.ExtensionArray:
+    """The pandas string array of ``names`` (label vocabularies recur in every call)."""
+    return pd.Series(list(names)).array
 
 
 def pool_many(
@@ -129,22 +159,21 @@ def pool_many(
     if bad.size:
         raise _bad_value_error(frame, vi, bad, key_cols, "finite and > 0")
 
-    gid = frame.groupby(key_cols, sort=True, dropna=False, observed=True).ngroup().to_numpy()
-    pos, first = _positions(gid)
+    gid, in_order = _group_numbers(frame, key_cols)
+    pos, first, sizes = _positions(gid, in_order)
     n_groups = first.size
-    k_max = int(pos.max()) + 1
+    k_max = int(sizes.max())
     # pad the analyses (one per column) sorted by k, the order in which the engine cuts them
     # into blocks (it then works on slices); column_of[g] is the padded column of group g
-    group_of = np.argsort(np.bincount(gid), kind="stable")  # group padded in each column
+    group_of = np.argsort(sizes, kind="stable")  # group padded in each column
     column_of = np.empty(n_groups, dtype=np.intp)
     column_of[group_of] = np.arange(n_groups)
-    cols = column_of[gid]
+    cell = pos * n_groups + column_of[gid]  # flat index of each row's cell
     ypad = np.zeros((k_max, n_groups))
     vpad = np.full((k_max, n_groups), np.inf)
-    mask = np.zeros((k_max, n_groups), dtype=bool)
-    ypad[pos, cols] = y
-    vpad[pos, cols] = v
-    mask[pos, cols] = True
+    ypad.reshape(-1)[cell] = y
+    vpad.reshape(-1)[cell] = v
+    mask = np.arange(k_max)[:, None] < sizes[group_of]
 
     cols = fit_padded(
         ypad,
@@ -159,11 +188,10 @@ def pool_many(
         dest=group_of,
     )
     cols = {name: _column(col) for name, col in cols.items()}
+    if len(set(key_cols)) == len(key_cols) and not set(key_cols) & set(POOL_FIELDS):
+        # one frame from one dict of fresh columns (no copies): cheaper than concatenating
+        keys = {c: frame[c].take(first).reset_index(drop=True) for c in key_cols}
+        return pd.DataFrame({**keys, **cols}, columns=[*key_cols, *POOL_FIELDS], copy=False)
     keys = frame[key_cols].iloc[first].reset_index(drop=True)
-    if keys.columns.is_unique and not set(keys.columns) & set(POOL_FIELDS):
-        # one frame from one dict of columns: cheaper than concatenating two frames
-        return pd.DataFrame(
-            {**{c: keys[c] for c in keys.columns}, **cols}, columns=[*keys.columns, *POOL_FIELDS]
-        )
     result = pd.DataFrame({name: cols[name] for name in POOL_FIELDS})
     return pd.concat([keys, result], axis=1)
