@@ -326,8 +326,7 @@ def _fisher_scoring(
         if it > ACCEL_AFTER:
             # slow monotone convergence (flat likelihood): successive steps shrink by a
             # steady ratio r, so jump by the geometric sum step / (1 - r) (Aitken's delta^2)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = plain / p_a
+            ratio = np.divide(plain, p_a, out=np.zeros_like(plain), where=p_a != 0)
             jumped = ~dmp & ~small & ~jumped & (ratio > ACCEL_MIN_RATIO) & (ratio < 1.0)
             if jumped.any():
                 factor = 1.0 / np.maximum(1.0 - ratio, 1.0 / ACCEL_MAX_FACTOR)
@@ -351,14 +350,14 @@ def _keep_nonnegative(tau2: np.ndarray, adj: np.ndarray) -> np.ndarray:
     neg = np.flatnonzero(tau2 + adj < 0)
     if neg.size == 0:
         return adj
-    t, a = tau2[neg], adj[neg]  # only these steps change
-    with np.errstate(divide="ignore", invalid="ignore"):
-        halvings = np.ceil(np.log2(-a / t))
-    a = a / np.exp2(np.where(np.isfinite(halvings), halvings, 0.0))
+    t, a = tau2[neg], adj[neg]  # only these steps change; at t = 0 the step becomes 0
+    inside = t > 0
+    halvings = np.ceil(np.log2(np.divide(-a, t, out=np.ones_like(t), where=inside)))
+    a = np.where(inside, a / np.exp2(halvings), 0.0)
     for _ in range(3):  # rounding of log2 can leave a hair below zero
         a = np.where(t + a < 0, a / 2.0, a)
     out = adj.copy()
-    out[neg] = np.where((t == 0) & (a < 0), 0.0, a)
+    out[neg] = a
     return out
 
 
