@@ -152,10 +152,13 @@ class PSums(NamedTuple):
     sum_pp: np.ndarray  # sum_ij P_ij^2 = tr(PP)
 
 
-def p_sums(w: np.ndarray, sw: np.ndarray, out: np.ndarray | None = None) -> PSums:
-    """Return tr(P) and tr(PP) of :math:`P = W - w w^\\top/\\sum w`.
+def p_trace(w: np.ndarray, sw: np.ndarray) -> np.ndarray:
+    """Return tr(P) = :math:`S_1 - S_2/S_1` alone (see :func:`p_sums`)."""
+    return sw - study_dot(w, w) / sw
 
-    ``out``, if given, is an array of the shape of ``w`` used as scratch space.
+
+def p_sums(w: np.ndarray, sw: np.ndarray) -> PSums:
+    """Return tr(P) and tr(PP) of :math:`P = W - w w^\\top/\\sum w`.
 
     Notes
     -----
@@ -163,9 +166,8 @@ def p_sums(w: np.ndarray, sw: np.ndarray, out: np.ndarray | None = None) -> PSum
     :math:`\\mathrm{tr}(P) = S_1 - S_2/S_1` and
     :math:`\\sum_{ij} P_{ij}^2 = S_2 - 2 S_3/S_1 + S_2^2/S_1^2`.
     """
-    w2 = np.multiply(w, w, out=out)
-    s2 = study_sum(w2)
-    s3 = study_dot(w2, w)
+    s2 = study_dot(w, w)
+    s3 = np.einsum("ji,ji,ji->i", w, w, w)  # one pass, no temporary w^2
     tr_p = sw - s2 / sw
     sum_pp = s2 - 2.0 * s3 / sw + (s2 / sw) ** 2
     return PSums(tr_p, sum_pp)

@@ -316,7 +316,7 @@ def _fisher_scoring(
                 num_sub = fit.sw
                 den = study_dot(fit.w, fit.w)
             else:  # REML
-                ps = p_sums(fit.w, fit.sw, out=fit.r)  # r is not needed any more
+                ps = p_sums(fit.w, fit.sw)
                 num_sub, den = ps.tr_p, ps.sum_pp
             adj = (fit.d - num_sub) / den
         adj = np.where(np.isfinite(adj) & live, adj, 0.0)

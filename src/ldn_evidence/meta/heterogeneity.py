@@ -21,7 +21,7 @@ from scipy import special
 
 from ldn_evidence.meta._kernels import (
     by_unique,
-    p_sums,
+    p_trace,
     q_upper_bracket,
     solve_q,
     study_sum,
@@ -69,7 +69,7 @@ def q_statistic(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> QStats:
     q = np.maximum(fit.q, 0.0)
     df = k - 1.0
     pval = special.chdtrc(df, q)
-    s2 = df / p_sums(fit.w, fit.sw).tr_p
+    s2 = df / p_trace(fit.w, fit.sw)
     return QStats(q, df, pval, s2, fit.d)
 
 
