@@ -312,7 +312,9 @@ def _fit_block(
         f["unequal_v"][sel] = vmax / vmin >= VI_RATIO_WARN
         if re:
             thr = threshold * s2
-            est = estimate_tau2(method, ys, vs, ms, threshold=thr, maxiter=maxiter, scale=s2)
+            est = estimate_tau2(
+                method, ys, vs, ms, threshold=thr, maxiter=maxiter, scale=s2, at_zero=(qs.q, qs.sw)
+            )
             tau2, tau2_se = est.tau2, est.se
             bad = ~est.converged
             if bad.any() and method in ITERATIVE:

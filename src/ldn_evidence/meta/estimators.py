@@ -366,23 +366,23 @@ def _keep_nonnegative(tau2: np.ndarray, adj: np.ndarray) -> np.ndarray:
     return out
 
 
-def _loglik_gain_at_zero(kind, y, v, m, tau2, q_t, sw_t) -> np.ndarray:
+def _loglik_gain_at_zero(kind, v, tau2, q_t, sw_t, q_0, sw_0) -> np.ndarray:
     """How much larger the (restricted) log-likelihood is at tau^2 = 0 than at ``tau2``.
 
-    ``q_t`` and ``sw_t`` are the generalised Q and the sum of weights at ``tau2``. With
+    ``q_t``, ``sw_t`` and ``q_0``, ``sw_0`` are the generalised Q and the sum of weights at
+    ``tau2`` and at 0; ``v`` is ``+inf`` in padding cells. With
     :math:`\\ell(\\tau^2) = -\\tfrac12 \\sum \\log(v_i+\\tau^2) - \\tfrac12 Q(\\tau^2)
     \\,[-\\tfrac12 \\log \\sum w_i` for REML], the difference is
     :math:`\\tfrac12 \\sum \\log(1 + \\tau^2/v_i) - \\tfrac12 (Q(0) - Q(\\tau^2))
     \\,[-\\tfrac12 \\log(\\sum w_i(0) / \\sum w_i(\\tau^2))]`.
     """
-    fit0 = weighted_fit(y, v, np.zeros_like(tau2))
-    gain = 0.5 * study_sum(np.log1p(tau2 / v) * m) - 0.5 * (fit0.q - q_t)
+    gain = 0.5 * study_sum(np.log1p(tau2 / v)) - 0.5 * (q_0 - q_t)
     if kind == "REML":
-        gain -= 0.5 * np.log(fit0.sw / sw_t)
+        gain -= 0.5 * np.log(sw_0 / sw_t)
     return gain
 
 
-def _iterative(kind, y, v, m, threshold, maxiter) -> Tau2Estimate:
+def _iterative(kind, y, v, m, threshold, maxiter, at_zero=None) -> Tau2Estimate:
     start = np.maximum(_hedges(y, v, m)[0], 0.0)
     tau2, converged, iterations, damped = _fisher_scoring(kind, y, v, m, start, threshold, maxiter)
     ll0 = np.zeros(y.shape[1], dtype=bool)
@@ -392,14 +392,13 @@ def _iterative(kind, y, v, m, threshold, maxiter) -> Tau2Estimate:
         # reset converged estimates above the threshold, so only those are checked
         check = np.flatnonzero(converged & (tau2 > threshold))
         if check.size:
+            if at_zero is None:
+                fit_0 = weighted_fit(y[:, check], v[:, check], np.zeros(check.size))
+                q_0, sw_0 = fit_0.q, fit_0.sw
+            else:
+                q_0, sw_0 = at_zero[0][check], at_zero[1][check]
             gain = _loglik_gain_at_zero(
-                kind,
-                y[:, check],
-                v[:, check],
-                m[:, check],
-                tau2[check],
-                fit_t.q[check],
-                fit_t.sw[check],
+                kind, v[:, check], tau2[check], fit_t.q[check], fit_t.sw[check], q_0, sw_0
             )
             ll0[check] = gain > LL0_TOL
     final = np.maximum(np.where(ll0, 0.0, tau2), 0.0)
@@ -420,7 +419,7 @@ def _se_pm_eb(m: np.ndarray, sw: np.ndarray) -> np.ndarray:
     return np.sqrt(2.0 * k**2 / (k - 1.0)) / sw
 
 
-def tau2_ml(y, v, m, threshold, maxiter=100) -> Tau2Estimate:
+def tau2_ml(y, v, m, threshold, maxiter=100, at_zero=None) -> Tau2Estimate:
     """Maximum-likelihood estimator by Fisher scoring [V05]_ [V10]_.
 
     Parameters
@@ -431,6 +430,9 @@ def tau2_ml(y, v, m, threshold, maxiter=100) -> Tau2Estimate:
         Convergence threshold on the change of tau^2 per analysis.
     maxiter : int
         Maximum number of updates.
+    at_zero : tuple of two numpy.ndarray of shape (n,), optional
+        Q and the sum of weights at tau^2 = 0 if the caller has them (the check of the
+        log-likelihood at 0 needs them).
 
     Notes
     -----
@@ -439,10 +441,10 @@ def tau2_ml(y, v, m, threshold, maxiter=100) -> Tau2Estimate:
     / \\sum w_i^2` with :math:`w_i = 1/(v_i+\\tau^2)`, halving the step while it would
     make tau^2 negative. :math:`SE = \\sqrt{2/\\sum w_i^2}`.
     """
-    return _iterative("ML", y, v, m, threshold, maxiter)
+    return _iterative("ML", y, v, m, threshold, maxiter, at_zero)
 
 
-def tau2_reml(y, v, m, threshold, maxiter=100) -> Tau2Estimate:
+def tau2_reml(y, v, m, threshold, maxiter=100, at_zero=None) -> Tau2Estimate:
     """Restricted maximum-likelihood estimator by Fisher scoring [V05]_ [V10]_.
 
     Notes
@@ -451,7 +453,7 @@ def tau2_reml(y, v, m, threshold, maxiter=100) -> Tau2Estimate:
     :math:`\\{y^\\top P P y - \\mathrm{tr}(P)\\} / \\mathrm{tr}(PP)` and
     :math:`SE = \\sqrt{2/\\mathrm{tr}(PP)}`, :math:`P = W - ww^\\top/\\sum w`.
     """
-    return _iterative("REML", y, v, m, threshold, maxiter)
+    return _iterative("REML", y, v, m, threshold, maxiter, at_zero)
 
 
 def tau2_eb(y, v, m, threshold, maxiter=100) -> Tau2Estimate:
@@ -505,6 +507,7 @@ def estimate_tau2(
     threshold: np.ndarray,
     maxiter: int,
     scale: np.ndarray,
+    at_zero: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Tau2Estimate:
     """Dispatch to the estimator named by ``method`` (one of :data:`ESTIMATORS`).
 
@@ -520,6 +523,9 @@ def estimate_tau2(
         Maximum number of iterations.
     scale : numpy.ndarray of shape (n,)
         Typical within-study variance (tolerance scale of the PM root finder).
+    at_zero : tuple of two numpy.ndarray of shape (n,), optional
+        Cochran's Q and the sum of common-effect weights, if the caller has them (ML and
+        REML use them to check the log-likelihood at tau^2 = 0).
 
     Returns
     -------
@@ -534,9 +540,9 @@ def estimate_tau2(
     if method == "SJ":
         return tau2_sj(y, v, m)
     if method == "ML":
-        return tau2_ml(y, v, m, threshold, maxiter)
+        return tau2_ml(y, v, m, threshold, maxiter, at_zero)
     if method == "REML":
-        return tau2_reml(y, v, m, threshold, maxiter)
+        return tau2_reml(y, v, m, threshold, maxiter, at_zero)
     if method == "EB":
         return tau2_eb(y, v, m, threshold, maxiter)
     if method == "PM":

@@ -39,6 +39,7 @@ class QStats(NamedTuple):
     pval: np.ndarray
     s2: np.ndarray
     dq: np.ndarray  # -dQ/dtau2 at tau2 = 0 (starts the Q-profile root finder)
+    sw: np.ndarray  # sum of the common-effect weights 1 / v
 
 
 def q_statistic(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> QStats:
@@ -52,8 +53,9 @@ def q_statistic(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> QStats:
     Returns
     -------
     QStats
-        ``q``, ``df = k - 1``, ``pval`` (upper chi-square tail), ``s2`` and ``dq``, the
-        negative derivative of the generalised Q statistic at tau^2 = 0.
+        ``q``, ``df = k - 1``, ``pval`` (upper chi-square tail), ``s2``, ``dq``, the
+        negative derivative of the generalised Q statistic at tau^2 = 0, and ``sw``, the sum
+        of the weights.
 
     Notes
     -----
@@ -70,7 +72,7 @@ def q_statistic(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> QStats:
     df = k - 1.0
     pval = special.chdtrc(df, q)
     s2 = df / p_trace(fit.w, fit.sw)
-    return QStats(q, df, pval, s2, fit.d)
+    return QStats(q, df, pval, s2, fit.d, fit.sw)
 
 
 def i2_h2(tau2: np.ndarray, s2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
