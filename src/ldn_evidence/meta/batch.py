@@ -190,7 +190,7 @@ def pool_many(
     cols = {name: _column(col) for name, col in cols.items()}
     if len(set(key_cols)) == len(key_cols) and not set(key_cols) & set(POOL_FIELDS):
         # one frame from one dict of fresh columns (no copies): cheaper than concatenating
-        keys = {c: frame[c].take(first).reset_index(drop=True) for c in key_cols}
+        keys = {c: frame[c].array.take(first) for c in key_cols}  # arrays: nothing to align
         return pd.DataFrame({**keys, **cols}, columns=[*key_cols, *POOL_FIELDS], copy=False)
     keys = frame[key_cols].iloc[first].reset_index(drop=True)
     result = pd.DataFrame({name: cols[name] for name in POOL_FIELDS})
