@@ -4,7 +4,8 @@ Every function works on a batch of analyses padded into 2-D arrays of shape
 ``(k_max, n_analyses)``, one column per analysis:
 
 ``y``
-    estimates, centred per analysis (0 in padding cells);
+    estimates, centred at the unweighted mean of their analysis (0 in padding cells), so
+    that sums of squares about that mean are plain sums of squares;
 ``v``
     sampling variances (``+inf`` in padding cells, so that a weight ``1 / (v + tau2)`` is
     exactly 0 there and the iterations need no mask);
@@ -29,8 +30,9 @@ from typing import NamedTuple
 import numpy as np
 
 #: Root-finding relative tolerance for the Paule-Mandel equation and the Q-profile bounds:
-#: close to machine precision so that our values carry no solver slack of their own.
-ROOT_RTOL = 1e-12
+#: far below any reported digit (and below metafor's own solver tolerance, ~1e-5), so that
+#: our values carry no solver slack of their own.
+ROOT_RTOL = 1e-10
 
 #: A Newton step at most this fraction of the previous one counts as being in the regime of
 #: quadratic convergence, where the next step can be predicted from the last two.
@@ -327,12 +329,10 @@ def q_upper_bracket(
     Because the weighted mean minimises the weighted sum of squares,
     :math:`Q(\\tau^2) \\le \\sum_i (y_i - \\bar y)^2 / (v_i + \\tau^2)
     \\le S / (v_{min} + \\tau^2)` with :math:`S = \\sum_i (y_i - \\bar y)^2`, so
-    :math:`\\tau^2 = S/c - v_{min}` (or 0) is an upper end of the bracket.
+    :math:`\\tau^2 = S/c - v_{min}` (or 0) is an upper end of the bracket (``y`` is centred,
+    so :math:`S = \\sum_i y_i^2`).
     """
-    k = study_sum(m)
-    ybar = study_sum(y * m) / k
-    dev = (y - ybar) * m
-    s = study_dot(dev, dev)
+    s = study_dot(y, y)
     if vmin is None:
         vmin = np.minimum.reduce(v, axis=0, where=m > 0, initial=np.inf)
     if rows is not None:

@@ -192,12 +192,10 @@ def _hedges(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, ..
     their row sums.
     """
     k = study_sum(m)
-    ybar = study_sum(y * m) / k
-    dev = (y - ybar) * m
     vm = np.where(m > 0, v, 0.0)
     sv = study_sum(vm)
     tr_pv = sv * (k - 1.0) / k
-    raw = (study_dot(dev, dev) - tr_pv) / (k - 1.0)
+    raw = (study_dot(y, y) - tr_pv) / (k - 1.0)  # y is centred at its unweighted mean
     return raw, k, tr_pv, vm, sv
 
 
@@ -234,8 +232,7 @@ def tau2_sj(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> Tau2Estimate:
     P_{ij}^2 v_j + 2\\tau^4 \\mathrm{tr}(PP)\\} / (k-1)^2` (metafor's expression).
     """
     k = study_sum(m)
-    ybar = study_sum(y * m) / k
-    t0 = study_sum(((y - ybar) * m) ** 2) / k
+    t0 = study_dot(y, y) / k  # y is centred at its unweighted mean
     fit = weighted_fit(y, v, t0)
     ps = p_sums(fit.w, fit.sw)
     pv_p, pvpv = p_sums_v(fit.w, fit.sw, np.where(m > 0, v, 0.0))
