@@ -358,8 +358,10 @@ def _keep_nonnegative(tau2: np.ndarray, adj: np.ndarray) -> np.ndarray:
     inside = t > 0
     halvings = np.ceil(np.log2(np.divide(-a, t, out=np.ones_like(t), where=inside)))
     a = np.where(inside, a / np.exp2(halvings), 0.0)
-    for _ in range(3):  # rounding of log2 can leave a hair below zero
-        a = np.where(t + a < 0, a / 2.0, a)
+    hair = t + a < 0  # rounding of log2 can leave a hair below zero
+    while hair.any():
+        a[hair] /= 2.0
+        hair = t + a < 0
     out = adj.copy()
     out[neg] = a
     return out
