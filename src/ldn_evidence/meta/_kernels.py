@@ -265,7 +265,12 @@ def solve_q(
             closer = np.abs(1.0 / q1 - 1.0 / target) < np.abs(1.0 / at_zero[0] - 1.0 / target)
             t = np.where(closer, t1, t)
             start = (np.where(closer, q1, at_zero[0]), np.where(closer, d1, at_zero[1]))
-    work = None  # targets whose data are gathered in the working copy ya, va
+    # the working copy of the data: parts (targets work[cut], y, v) of the targets in work;
+    # while every target is iterating, the first N targets may be the N analyses in order
+    # (the upper bounds of an interval), whose data are used in place instead of copied
+    n_cols = y.shape[1]
+    in_place = n >= n_cols and np.array_equal(rows[:n_cols], np.arange(n_cols))
+    work = None
     for it in range(ROOT_MAXITER):
         if active.size == 0:
             break
@@ -274,15 +279,25 @@ def solve_q(
             q, d = start
         else:
             if work is None or active.size < COMPACT_BELOW * work.size:
+                first = in_place and work is None and active.size == n
                 work, at = active, slice(None)
-                ya, va = scratch.data(work.size)
+                cut = n_cols if first else 0  # targets [cut:] are copied
+                ya, va = scratch.data(work.size - cut)
                 for full, part in ((y, ya), (v, va)):
                     # mode="clip" (the indices are valid) spares the buffered copy of "raise"
-                    np.take(full, rows[work], axis=1, out=part, mode="clip")
+                    np.take(full, rows[work[cut:]], axis=1, out=part, mode="clip")
+                parts = [(slice(cut, None), ya, va)]
+                if cut:
+                    parts.insert(0, (slice(0, cut), y, v))
             else:
                 at = np.searchsorted(work, active)  # active is a sorted subset of work
-            fit = weighted_fit(ya, va, t[work], scratch=scratch)
-            q, d = fit.q[at], fit.d[at]
+            q, d = np.empty(work.size), np.empty(work.size)
+            tw = t[work]
+            for part, yp, vp in parts:
+                if yp.shape[1]:
+                    fit = weighted_fit(yp, vp, tw[part], scratch=scratch)
+                    q[part], d[part] = fit.q, fit.d
+            q, d = q[at], d[at]
         c = target[active]
         f = q - c
         lo_a = np.where(f > 0, ta, lo[active])

@@ -170,8 +170,9 @@ def q_profile_ci(
     alpha = 1.0 - level
     crit_u = by_unique(special.chdtri, df, alpha / 2.0)  # upper quantile
     crit_l = by_unique(special.chdtri, df, 1.0 - alpha / 2.0)  # lower quantile
-    # both bounds of all analyses in one root-finding problem (rows: lower bounds, then upper)
-    crit = np.concatenate([crit_u, crit_l])
+    # both bounds of all analyses in one root-finding problem (targets: upper bounds, then
+    # lower bounds; the upper bounds usually cover every analysis in order, see solve_q)
+    crit = np.concatenate([crit_l, crit_u])
     need = np.flatnonzero(np.concatenate([q0, q0]) >= crit)
     bounds = np.zeros(2 * n)
     converged2 = np.ones(2 * n, dtype=bool)
@@ -183,6 +184,6 @@ def q_profile_ci(
         root, conv = solve_q(y, v, crit[need], hi, scale[rows], at_zero, point, rows)
         bounds[need] = root
         converged2[need] = conv
-    low, high = bounds[:n], bounds[n:]
+    high, low = bounds[:n], bounds[n:]
     converged = converged2[:n] & converged2[n:]
     return Tau2Interval(low, high, q0 < crit_u, q0 < crit_l, converged)
