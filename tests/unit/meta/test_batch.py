@@ -101,3 +101,35 @@ def test_errors_name_column_row_and_group():
         pool_many(frame.iloc[:0], "g")
     with pytest.raises(ValueError, match="method must be one of"):
         pool_many(frame, "g", method="XX")
+
+
+def test_sorted_integer_keys_take_the_same_path_as_any_grouping():
+    """A sorted integer key is numbered from its changes of value; the result is the one
+    ``groupby`` numbering gives (shuffled rows, string or categorical keys)."""
+    frame = _random_batch(seed=5).sort_values(["g", "study"], kind="stable")
+    fast = pool_many(frame, "g", method="REML")
+    shuffled = pool_many(frame.sample(frac=1.0, random_state=1), "g", method="REML")
+    as_text = frame.assign(g=frame["g"].map("{:03d}".format))
+    text = pool_many(as_text, "g", method="REML")
+    unsigned = pool_many(frame.assign(g=frame["g"].astype(np.uint16)), "g", method="REML")
+    assert unsigned["g"].dtype == np.uint16
+    for other in (shuffled, text, unsigned):
+        pd.testing.assert_frame_equal(fast.drop(columns="g"), other.drop(columns="g"))
+    assert text["g"].tolist() == [f"{g:03d}" for g in fast["g"]]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        pd.Categorical(["b", "b", "a", "a", "c"]),
+        pd.array([2, 2, None, None, 1], dtype="Int64"),
+        pd.to_datetime(["2021-01-01"] * 2 + ["2020-01-01"] * 2 + ["2022-01-01"]),
+    ],
+    ids=["category", "nullable-int", "datetime"],
+)
+def test_key_column_keeps_its_dtype(key):
+    frame = pd.DataFrame({"key": key, "yi": [0.1, 0.3, 0.2, 0.5, 0.4]})
+    frame["vi"] = [0.01, 0.02, 0.03, 0.04, 0.05]
+    out = pool_many(frame, "key", method="DL")
+    assert out["key"].dtype == frame["key"].dtype
+    assert out["k"].tolist() == frame.groupby("key", dropna=False, observed=True).size().tolist()
