@@ -16,7 +16,9 @@ interval. The competitors run on the same data, in the same run:
 - metafor ``rma`` + ``confint`` + ``predict`` per analysis in R (timed inside R), when
   ``Rscript`` is available.
 
-Loops run on a subset of the analyses (``--loop-n``) and are reported per analysis.
+Loops run on a subset of the analyses (``--loop-n``) and are reported per analysis. Every
+contender runs once per round, in turn, for ``--repeat`` rounds, and its best round is
+reported, so that all of them meet the same spells of a busy machine.
 
 For one-core figures, pin the thread pools, e.g.
 ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/...``; the
@@ -194,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loop-n", type=int, default=300, help="analyses timed in loops")
     parser.add_argument(
-        "--repeat", type=int, default=5, help="rounds; each method's best round is reported"
+        "--repeat", type=int, default=10, help="rounds; each method's best round is reported"
     )
     parser.add_argument("--no-r", action="store_true", help="skip metafor")
     args = parser.parse_args(argv)
