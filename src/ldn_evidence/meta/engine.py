@@ -8,6 +8,7 @@ of a bad value).
 
 from __future__ import annotations
 
+import itertools
 from typing import NamedTuple
 
 import numpy as np
@@ -125,9 +126,24 @@ def label_names(method: str, test: str, pi_method: str) -> dict[str, tuple[str, 
     }
 
 
-#: Analyses per block: the batch is sorted by k and cut into blocks, each padded only to its
-#: own largest k (less padding) and small enough to stay in cache.
-BLOCK_SIZE = 4096
+#: Analyses per block. The batch is sorted by k and cut into blocks, each padded only to its
+#: own largest k: a block is closed where k changes once it holds BLOCK_MIN analyses (padding
+#: cells cost as much as real ones, and small blocks pay numpy's per-call overhead more
+#: often), and at BLOCK_MAX analyses in any case (to stay in cache).
+BLOCK_MIN = 2500
+BLOCK_MAX = 8192
+
+
+def _block_edges(k: np.ndarray) -> list[int]:
+    """Where to cut analyses sorted by ``k`` (ascending) into blocks (see :data:`BLOCK_MIN`)."""
+    n = k.size
+    edges = [0]
+    for change in [*(np.flatnonzero(k[1:] != k[:-1]) + 1).tolist(), n]:
+        while change - edges[-1] > BLOCK_MAX:
+            edges.append(edges[-1] + BLOCK_MAX)
+        if change - edges[-1] >= BLOCK_MIN or change == n:
+            edges.append(change)
+    return edges
 
 
 def fit_padded(
@@ -178,7 +194,7 @@ def fit_padded(
 
     Notes
     -----
-    Analyses are processed in blocks of similar k (:data:`BLOCK_SIZE`); every analysis
+    Analyses are processed in blocks of similar k (:data:`BLOCK_MIN`); every analysis
     follows its own iteration path, so the blocking does not change the numbers beyond
     rounding. When the analyses already come sorted by k (as
     :func:`~ldn_evidence.meta.pool_many` pads them), the blocks are slices of the batch.
@@ -193,19 +209,15 @@ def fit_padded(
     )
     n = y.shape[1]
     k = np.count_nonzero(m, axis=0)
-    if n <= BLOCK_SIZE:
+    if n <= BLOCK_MIN:
         blocks = [(slice(None), y.shape[0])]
     elif np.all(k[1:] >= k[:-1]):
-        blocks = [
-            (slice(start, start + BLOCK_SIZE), int(k[min(start + BLOCK_SIZE, n) - 1]))
-            for start in range(0, n, BLOCK_SIZE)
-        ]
+        edges = _block_edges(k)
+        blocks = [(slice(a, b), int(k[b - 1])) for a, b in itertools.pairwise(edges)]
     else:
         order = np.argsort(k, kind="stable")
-        blocks = [
-            (idx, int(k[idx].max()))
-            for idx in (order[start : start + BLOCK_SIZE] for start in range(0, n, BLOCK_SIZE))
-        ]
+        edges = _block_edges(k[order])
+        blocks = [(order[a:b], int(k[order[b - 1]])) for a, b in itertools.pairwise(edges)]
     out: dict[str, np.ndarray] = {}
     for idx, width in blocks:
         block, texts = _fit_block(y[:width, idx], v[:width, idx], m[:width, idx], k[idx], **opts)
