@@ -133,3 +133,29 @@ def test_key_column_keeps_its_dtype(key):
     out = pool_many(frame, "key", method="DL")
     assert out["key"].dtype == frame["key"].dtype
     assert out["k"].tolist() == frame.groupby("key", dropna=False, observed=True).size().tolist()
+
+
+def test_engine_blocks_any_column_order():
+    """fit_padded sorts analyses by k itself when they do not come sorted (pool_many pads
+    them sorted): the results are the same, column by column."""
+    from ldn_evidence.meta.engine import BLOCK_MIN, fit_padded
+
+    rng = np.random.default_rng(3)
+    n = 2 * BLOCK_MIN + 100
+    k = np.sort(rng.integers(1, 15, n))
+    y = np.zeros((k.max(), n))
+    v = np.full((k.max(), n), np.inf)
+    m = np.arange(k.max())[:, None] < k
+    v[m] = rng.uniform(0.01, 0.2, m.sum())
+    y[m] = rng.normal(0.0, np.sqrt(v[m] + 0.05))
+    opts = dict(
+        method="REML", test="knha", level=0.95, pi_method="default", threshold=1e-5, maxiter=100
+    )
+    in_order = fit_padded(y, v, m, **opts)
+    perm = rng.permutation(n)
+    shuffled = fit_padded(y[:, perm], v[:, perm], m[:, perm], **opts)
+    for name in ("estimate", "tau2", "tau2_ci_high", "iterations", "converged"):
+        np.testing.assert_allclose(
+            shuffled[name], in_order[name][perm], rtol=1e-9, atol=1e-15, err_msg=name
+        )
+    assert shuffled["notes"].values().tolist() == in_order["notes"].values()[perm].tolist()
