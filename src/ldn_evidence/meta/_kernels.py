@@ -49,38 +49,42 @@ COMPACT_BELOW = 0.8
 
 
 class Scratch:
-    """Preallocated ``(K, n)`` arrays reused by the repeated fits of an iteration.
+    """Preallocated work arrays, reused by every fit of one pooling call.
 
-    A loop that calls :func:`weighted_fit` many times on (a shrinking subset of) one batch
-    writes its temporaries here instead of allocating fresh arrays every time (large arrays
-    come from ``mmap`` and are page-faulted in again on first touch; reuse saves about 6% of
-    a fit). Each method returns contiguous ``(K, cols)`` arrays for the first ``cols``
-    analyses.
+    Large numpy temporaries are fresh memory mappings whose pages are faulted in on first
+    touch, which costs about as much as a pass of arithmetic over them (10% of a
+    :func:`~ldn_evidence.meta.pool_many` call when every fit allocated its own). The fits,
+    root finders and iterations write their ``(K, cols)`` temporaries into these buffers
+    instead; each method returns contiguous arrays of the requested shape, views of the
+    same memory every time, so a caller must be done with the previous ones. Buffers grow
+    when a larger shape is asked for.
 
     Parameters
     ----------
-    shape : tuple of int
-        ``(K, n)`` of the batch.
+    size : int
+        Cells each buffer holds initially (e.g. ``K * n`` of the largest block).
     """
 
-    def __init__(self, shape: tuple[int, int]) -> None:
-        self._k = shape[0]
-        self._size = shape[0] * shape[1]
-        self._fit = [np.empty(self._size) for _ in range(3)]
+    def __init__(self, size: int) -> None:
+        self._fit = [np.empty(size) for _ in range(3)]
         self._data: list[np.ndarray] = []  # allocated on first use of :meth:`data`
 
-    def _views(self, buffers: list[np.ndarray], cols: int) -> list[np.ndarray]:
-        return [b[: self._k * cols].reshape(self._k, cols) for b in buffers]
+    @staticmethod
+    def _views(buffers: list[np.ndarray], shape: tuple[int, int]) -> list[np.ndarray]:
+        cells = shape[0] * shape[1]
+        if cells > buffers[0].size:
+            buffers[:] = [np.empty(cells) for _ in buffers]
+        return [b[:cells].reshape(shape) for b in buffers]
 
-    def fit(self, cols: int) -> list[np.ndarray]:
+    def fit(self, shape: tuple[int, int]) -> list[np.ndarray]:
         """Buffers for ``w``, ``r`` and ``w * r`` of :func:`weighted_fit`."""
-        return self._views(self._fit, cols)
+        return self._views(self._fit, shape)
 
-    def data(self, cols: int) -> list[np.ndarray]:
-        """Two more buffers, for a gathered subset of the batch's ``y`` and ``v``."""
+    def data(self, shape: tuple[int, int]) -> list[np.ndarray]:
+        """Two more buffers, for a gathered subset of a batch's ``y`` and ``v``."""
         if not self._data:
-            self._data = [np.empty(self._size) for _ in range(2)]
-        return self._views(self._data, cols)
+            self._data = [np.empty(self._fit[0].size) for _ in range(2)]
+        return self._views(self._data, shape)
 
 
 def study_sum(a: np.ndarray) -> np.ndarray:
@@ -135,7 +139,7 @@ def weighted_fit(
         (stable for very unequal weights), ``d`` its negative derivative in tau^2.
         ``r`` is not masked (``w`` is 0 in padding cells).
     """
-    w, r, wr = (None, None, None) if scratch is None else scratch.fit(y.shape[1])
+    w, r, wr = (None, None, None) if scratch is None else scratch.fit(y.shape)
     w = np.add(v, tau2, out=w)
     np.divide(1.0, w, out=w)
     sw = study_sum(w)
@@ -201,6 +205,7 @@ def solve_q(
     at_zero: tuple[np.ndarray, np.ndarray] | None = None,
     known: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     rows: np.ndarray | None = None,
+    scratch: Scratch | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Solve :math:`Q(\\tau^2) = c` for tau^2 on ``[0, hi]``, one root per target.
 
@@ -239,6 +244,8 @@ def solve_q(
         Column of ``y``, ``v``, ``m`` holding the analysis of each target (several targets
         can share an analysis, e.g. the two bounds of an interval); by default target ``i``
         is column ``i`` (then ``N = n``).
+    scratch : Scratch, optional
+        Work arrays to use (see :class:`Scratch`); by default they are allocated here.
 
     Returns
     -------
@@ -254,7 +261,7 @@ def solve_q(
     converged = np.zeros(n, dtype=bool)
     prev = np.full(n, np.nan)  # length of the previous Newton step (nan: none yet)
     active = np.arange(n)
-    scratch = Scratch((y.shape[0], n))
+    scratch = Scratch(y.shape[0] * n) if scratch is None else scratch
     start = None
     if at_zero is not None:
         start = at_zero  # every root starts at tau2 = 0
@@ -282,7 +289,7 @@ def solve_q(
                 first = in_place and work is None and active.size == n
                 work, at = active, slice(None)
                 cut = n_cols if first else 0  # targets [cut:] are copied
-                ya, va = scratch.data(work.size - cut)
+                ya, va = scratch.data((y.shape[0], work.size - cut))
                 for full, part in ((y, ya), (v, va)):
                     # mode="clip" (the indices are valid) spares the buffered copy of "raise"
                     np.take(full, rows[work[cut:]], axis=1, out=part, mode="clip")

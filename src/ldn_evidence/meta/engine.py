@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special
 
-from ldn_evidence.meta._kernels import study_sum
+from ldn_evidence.meta._kernels import Scratch, study_sum
 from ldn_evidence.meta.estimators import ESTIMATORS, ITERATIVE, estimate_tau2, tau2_dl
 from ldn_evidence.meta.heterogeneity import i2_h2, i2_h2_from_q, q_profile_ci, q_statistic
 from ldn_evidence.meta.intervals import TESTS, mean_inference, prediction_interval
@@ -218,9 +218,16 @@ def fit_padded(
         order = np.argsort(k, kind="stable")
         edges = _block_edges(k[order])
         blocks = [(order[a:b], int(k[order[b - 1]])) for a, b in itertools.pairwise(edges)]
+    # one set of work arrays for every block (twice the largest: a Q-profile problem has up to
+    # two roots per analysis)
+    scratch = Scratch(
+        2 * max(width * (n if isinstance(idx, slice) else idx.size) for idx, width in blocks)
+    )
     out: dict[str, np.ndarray] = {}
     for idx, width in blocks:
-        block, texts = _fit_block(y[:width, idx], v[:width, idx], m[:width, idx], k[idx], **opts)
+        block, texts = _fit_block(
+            y[:width, idx], v[:width, idx], m[:width, idx], k[idx], scratch=scratch, **opts
+        )
         to = idx if dest is None else dest[idx]
         for name, col in block.items():
             if name not in out:
@@ -245,6 +252,7 @@ def _fit_block(
     pi_method: str,
     threshold: float,
     maxiter: int,
+    scratch: Scratch,
 ) -> tuple[dict[str, np.ndarray], list[str]]:
     """Pool one block of rows (see :func:`fit_padded`).
 
@@ -315,7 +323,7 @@ def _fit_block(
     # --- k >= 2 -----------------------------------------------------------------------------
     if many.size:
         ys, vs, ms, ks = yc[:, sel], v[:, sel], mf[:, sel], k[sel]
-        qs = q_statistic(ys, vs, ms)
+        qs = q_statistic(ys, vs, ms, scratch)
         s2 = qs.s2
         vmin = np.minimum.reduce(vs, axis=0, where=m[:, sel], initial=np.inf)
         vmax = np.maximum.reduce(vs, axis=0, where=m[:, sel], initial=-np.inf)
@@ -325,7 +333,15 @@ def _fit_block(
         if re:
             thr = threshold * s2
             est = estimate_tau2(
-                method, ys, vs, ms, threshold=thr, maxiter=maxiter, scale=s2, at_zero=(qs.q, qs.sw)
+                method,
+                ys,
+                vs,
+                ms,
+                threshold=thr,
+                maxiter=maxiter,
+                scale=s2,
+                at_zero=(qs.q, qs.sw),
+                scratch=scratch,
             )
             tau2, tau2_se = est.tau2, est.se
             bad = ~est.converged
@@ -368,7 +384,7 @@ def _fit_block(
         if re:
             i2, h2 = i2_h2(tau2, s2)
             known = (tau2, mi.q_gen, mi.dq_gen)
-            ci = q_profile_ci(ys, vs, ms, qs.q, level, s2, qs.dq, known, vmin)
+            ci = q_profile_ci(ys, vs, ms, qs.q, level, s2, qs.dq, known, vmin, scratch)
             out["tau2_ci_low"][sel] = ci.low
             out["tau2_ci_high"][sel] = ci.high
             out["i2_ci_low"][sel], out["h2_ci_low"][sel] = i2_h2(ci.low, s2)

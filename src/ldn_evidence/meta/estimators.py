@@ -250,6 +250,7 @@ def _fisher_scoring(
     start: np.ndarray,
     threshold: np.ndarray,
     maxiter: int,
+    scratch: Scratch | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Iterate the ML / REML Fisher-scoring or EB fixed-point update on all analyses.
 
@@ -288,7 +289,7 @@ def _fisher_scoring(
     jumped = np.zeros(n, dtype=bool)  # extrapolated in the previous iteration
     live = np.ones(n, dtype=bool)
     n_live = n
-    scratch = Scratch(y.shape)
+    scratch = Scratch(y.size) if scratch is None else scratch
     for it in range(1, maxiter + 2):
         if n_live == 0:
             break
@@ -296,7 +297,9 @@ def _fisher_scoring(
             tau2[idx], damped[idx] = ta, dmp
             keep = np.flatnonzero(live)
             idx, ka, thr = idx[keep], ka[keep], thr[keep]
-            ya, va = np.take(ya, keep, axis=1), np.take(va, keep, axis=1)
+            ya, va = scratch.data((y.shape[0], idx.size))
+            for full, part in ((y, ya), (v, va)):  # from the originals: no aliasing
+                np.take(full, idx, axis=1, out=part, mode="clip")
             ta, prev, streak, dmp, jumped = (
                 ta[keep],
                 prev[keep],
@@ -383,11 +386,13 @@ def _loglik_gain_at_zero(kind, v, tau2, q_t, sw_t, q_0, sw_0) -> np.ndarray:
     return gain
 
 
-def _iterative(kind, y, v, m, threshold, maxiter, at_zero=None) -> Tau2Estimate:
+def _iterative(kind, y, v, m, threshold, maxiter, at_zero=None, scratch=None) -> Tau2Estimate:
     start = np.maximum(_hedges(y, v, m)[0], 0.0)
-    tau2, converged, iterations, damped = _fisher_scoring(kind, y, v, m, start, threshold, maxiter)
+    tau2, converged, iterations, damped = _fisher_scoring(
+        kind, y, v, m, start, threshold, maxiter, scratch
+    )
     ll0 = np.zeros(y.shape[1], dtype=bool)
-    fit_t = weighted_fit(y, v, tau2)
+    fit_t = weighted_fit(y, v, tau2, scratch=scratch)
     if kind in ("ML", "REML"):
         # metafor's ll0check, guarding against a local maximum away from 0; it can only
         # reset converged estimates above the threshold, so only those are checked
@@ -404,7 +409,7 @@ def _iterative(kind, y, v, m, threshold, maxiter, at_zero=None) -> Tau2Estimate:
             ll0[check] = gain > LL0_TOL
     final = np.maximum(np.where(ll0, 0.0, tau2), 0.0)
     # the fit at the final tau2 is usually the one just made
-    fit = fit_t if np.array_equal(final, tau2) else weighted_fit(y, v, final)
+    fit = fit_t if np.array_equal(final, tau2) else weighted_fit(y, v, final, scratch=scratch)
     tau2 = final
     if kind == "ML":
         se = np.sqrt(2.0 / study_dot(fit.w, fit.w))
@@ -420,7 +425,7 @@ def _se_pm_eb(m: np.ndarray, sw: np.ndarray) -> np.ndarray:
     return np.sqrt(2.0 * k**2 / (k - 1.0)) / sw
 
 
-def tau2_ml(y, v, m, threshold, maxiter=100, at_zero=None) -> Tau2Estimate:
+def tau2_ml(y, v, m, threshold, maxiter=100, at_zero=None, scratch=None) -> Tau2Estimate:
     """Maximum-likelihood estimator by Fisher scoring [V05]_ [V10]_.
 
     Parameters
@@ -434,6 +439,9 @@ def tau2_ml(y, v, m, threshold, maxiter=100, at_zero=None) -> Tau2Estimate:
     at_zero : tuple of two numpy.ndarray of shape (n,), optional
         Q and the sum of weights at tau^2 = 0 if the caller has them (the check of the
         log-likelihood at 0 needs them).
+    scratch : Scratch, optional
+        Work arrays (see :class:`~ldn_evidence.meta._kernels.Scratch`); the ``fit`` of the
+        result lives in them.
 
     Notes
     -----
@@ -442,10 +450,10 @@ def tau2_ml(y, v, m, threshold, maxiter=100, at_zero=None) -> Tau2Estimate:
     / \\sum w_i^2` with :math:`w_i = 1/(v_i+\\tau^2)`, halving the step while it would
     make tau^2 negative. :math:`SE = \\sqrt{2/\\sum w_i^2}`.
     """
-    return _iterative("ML", y, v, m, threshold, maxiter, at_zero)
+    return _iterative("ML", y, v, m, threshold, maxiter, at_zero, scratch)
 
 
-def tau2_reml(y, v, m, threshold, maxiter=100, at_zero=None) -> Tau2Estimate:
+def tau2_reml(y, v, m, threshold, maxiter=100, at_zero=None, scratch=None) -> Tau2Estimate:
     """Restricted maximum-likelihood estimator by Fisher scoring [V05]_ [V10]_.
 
     Notes
@@ -454,10 +462,10 @@ def tau2_reml(y, v, m, threshold, maxiter=100, at_zero=None) -> Tau2Estimate:
     :math:`\\{y^\\top P P y - \\mathrm{tr}(P)\\} / \\mathrm{tr}(PP)` and
     :math:`SE = \\sqrt{2/\\mathrm{tr}(PP)}`, :math:`P = W - ww^\\top/\\sum w`.
     """
-    return _iterative("REML", y, v, m, threshold, maxiter, at_zero)
+    return _iterative("REML", y, v, m, threshold, maxiter, at_zero, scratch)
 
 
-def tau2_eb(y, v, m, threshold, maxiter=100) -> Tau2Estimate:
+def tau2_eb(y, v, m, threshold, maxiter=100, scratch=None) -> Tau2Estimate:
     """Empirical Bayes estimator [EB]_ by metafor's fixed-point iteration.
 
     Notes
@@ -467,7 +475,7 @@ def tau2_eb(y, v, m, threshold, maxiter=100) -> Tau2Estimate:
     so EB and PM coincide in the intercept-only model. metafor reports
     :math:`SE = \\sqrt{2k^2/(k-1)} / \\sum w_i`.
     """
-    return _iterative("EB", y, v, m, threshold, maxiter)
+    return _iterative("EB", y, v, m, threshold, maxiter, scratch=scratch)
 
 
 def tau2_pm(y: np.ndarray, v: np.ndarray, m: np.ndarray, scale: np.ndarray) -> Tau2Estimate:
@@ -509,6 +517,7 @@ def estimate_tau2(
     maxiter: int,
     scale: np.ndarray,
     at_zero: tuple[np.ndarray, np.ndarray] | None = None,
+    scratch: Scratch | None = None,
 ) -> Tau2Estimate:
     """Dispatch to the estimator named by ``method`` (one of :data:`ESTIMATORS`).
 
@@ -527,6 +536,9 @@ def estimate_tau2(
     at_zero : tuple of two numpy.ndarray of shape (n,), optional
         Cochran's Q and the sum of common-effect weights, if the caller has them (ML and
         REML use them to check the log-likelihood at tau^2 = 0).
+    scratch : Scratch, optional
+        Work arrays for the iterative estimators (see
+        :class:`~ldn_evidence.meta._kernels.Scratch`).
 
     Returns
     -------
@@ -541,11 +553,11 @@ def estimate_tau2(
     if method == "SJ":
         return tau2_sj(y, v, m)
     if method == "ML":
-        return tau2_ml(y, v, m, threshold, maxiter, at_zero)
+        return tau2_ml(y, v, m, threshold, maxiter, at_zero, scratch)
     if method == "REML":
-        return tau2_reml(y, v, m, threshold, maxiter, at_zero)
+        return tau2_reml(y, v, m, threshold, maxiter, at_zero, scratch)
     if method == "EB":
-        return tau2_eb(y, v, m, threshold, maxiter)
+        return tau2_eb(y, v, m, threshold, maxiter, scratch)
     if method == "PM":
         return tau2_pm(y, v, m, scale)
     raise ValueError(f"unknown tau2 estimator {method!r}")

@@ -20,6 +20,7 @@ import numpy as np
 from scipy import special
 
 from ldn_evidence.meta._kernels import (
+    Scratch,
     by_unique,
     p_trace,
     q_upper_bracket,
@@ -42,7 +43,9 @@ class QStats(NamedTuple):
     sw: np.ndarray  # sum of the common-effect weights 1 / v
 
 
-def q_statistic(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> QStats:
+def q_statistic(
+    y: np.ndarray, v: np.ndarray, m: np.ndarray, scratch: Scratch | None = None
+) -> QStats:
     """Cochran's Q test of homogeneity [C54]_ and the typical within-study variance.
 
     Parameters
@@ -67,7 +70,7 @@ def q_statistic(y: np.ndarray, v: np.ndarray, m: np.ndarray) -> QStats:
               = \\frac{k-1}{\\mathrm{tr}(P)}.
     """
     k = study_sum(m)
-    fit = weighted_fit(y, v, np.zeros(y.shape[1]))
+    fit = weighted_fit(y, v, np.zeros(y.shape[1]), scratch=scratch)
     q = np.maximum(fit.q, 0.0)
     df = k - 1.0
     pval = special.chdtrc(df, q)
@@ -122,6 +125,7 @@ def q_profile_ci(
     dq0: np.ndarray | None = None,
     known: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     vmin: np.ndarray | None = None,
+    scratch: Scratch | None = None,
 ) -> Tau2Interval:
     """Q-profile confidence interval for tau^2 [V07]_, as metafor's ``confint()``.
 
@@ -145,6 +149,8 @@ def q_profile_ci(
     vmin : numpy.ndarray of shape (n,), optional
         Smallest sampling variance of each analysis, if the caller has it (it sets the
         upper end of the root finder's bracket).
+    scratch : Scratch, optional
+        Work arrays for the root finder (see :class:`~ldn_evidence.meta._kernels.Scratch`).
 
     Returns
     -------
@@ -181,7 +187,7 @@ def q_profile_ci(
         hi = q_upper_bracket(y, v, m, crit[need], rows, vmin)
         at_zero = None if dq0 is None else (q0[rows], dq0[rows])
         point = None if known is None else tuple(a[rows] for a in known)
-        root, conv = solve_q(y, v, crit[need], hi, scale[rows], at_zero, point, rows)
+        root, conv = solve_q(y, v, crit[need], hi, scale[rows], at_zero, point, rows, scratch)
         bounds[need] = root
         converged2[need] = conv
     high, low = bounds[:n], bounds[n:]
