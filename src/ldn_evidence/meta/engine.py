@@ -220,9 +220,8 @@ def fit_padded(
         blocks = [(order[a:b], int(k[order[b - 1]])) for a, b in itertools.pairwise(edges)]
     # one set of work arrays for every block (twice the largest: a Q-profile problem has up to
     # two roots per analysis)
-    scratch = Scratch(
-        2 * max(width * (n if isinstance(idx, slice) else idx.size) for idx, width in blocks)
-    )
+    sizes = [len(range(n)[idx]) if isinstance(idx, slice) else idx.size for idx, _ in blocks]
+    scratch = Scratch(2 * max(size * width for size, (_, width) in zip(sizes, blocks, strict=True)))
     out: dict[str, np.ndarray] = {}
     for idx, width in blocks:
         block, texts = _fit_block(
