@@ -164,8 +164,9 @@ def pool_many(
     n_groups = first.size
     k_max = int(sizes.max())
     # pad the analyses (one per column) sorted by k, the order in which the engine cuts them
-    # into blocks (it then works on slices); column_of[g] is the padded column of group g
-    group_of = np.argsort(sizes, kind="stable")  # group padded in each column
+    # into blocks (it then works on slices): group_of[c] is the group padded in column c and
+    # column_of[g] the column of group g (k fits in 16 bits in practice: numpy radix-sorts)
+    group_of = np.argsort(sizes.astype(np.int16) if k_max < 2**15 else sizes, kind="stable")
     column_of = np.empty(n_groups, dtype=np.intp)
     column_of[group_of] = np.arange(n_groups)
     cell = pos * n_groups + column_of[gid]  # flat index of each row's cell
