@@ -364,6 +364,10 @@ def q_upper_bracket(
     return np.where(np.isfinite(hi) & (hi > 0), hi * (1.0 + 1e-9), 0.0) + 1e-300
 
 
+#: Largest whole-number argument :func:`by_unique` looks up in a table.
+_TABLE_MAX = 100_000
+
+
 def by_unique(func, df: np.ndarray, *args: float) -> np.ndarray:
     """Evaluate ``func(df, *args)`` once per distinct ``df`` and broadcast back.
 
@@ -381,6 +385,3 @@ def by_unique(func, df: np.ndarray, *args: float) -> np.ndarray:
     uniq, inverse = np.unique(df, return_inverse=True)
     return np.asarray(func(uniq, *args), dtype=float)[inverse]
 
-
-#: Largest whole-number argument :func:`by_unique` looks up in a table.
-_TABLE_MAX = 100_000
