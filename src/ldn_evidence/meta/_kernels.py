@@ -384,4 +384,3 @@ def by_unique(func, df: np.ndarray, *args: float) -> np.ndarray:
             return table[whole]
     uniq, inverse = np.unique(df, return_inverse=True)
     return np.asarray(func(uniq, *args), dtype=float)[inverse]
-
