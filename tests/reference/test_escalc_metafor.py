@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from tests.tolerances import ESCALC
 
-from ldn_evidence.effects import BINARY_MEASURES, MEASURES, ZERO_CELL_RULES, escalc
+from ldn_evidence.effects import BINARY_MEASURES, ZERO_CELL_RULES, escalc
+from ldn_evidence.effects.types import ESCALC_MEASURES as MEASURES
 
 REFERENCE = json.loads((Path(__file__).parent / "metafor" / "escalc_reference.json").read_text())
 CASES = REFERENCE["cases"]

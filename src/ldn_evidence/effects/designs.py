@@ -13,7 +13,10 @@ Every function returns an :class:`~ldn_evidence.effects.types.EffectEstimate` wh
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
+
+from scipy import stats
 
 from ldn_evidence.effects import conversions
 from ldn_evidence.effects.escalc import escalc
@@ -271,7 +274,7 @@ def pre_post_change(
     n: float,
     r: float,
     *,
-    measure: Literal["SMCR", "SMCC", "MC"] = "SMCR",
+    measure: Literal["SMCR", "SMCC", "SMCRP", "MC"] = "SMCR",
     r_source: str = "config",
 ) -> EffectEstimate:
     """Change from baseline in a single group (post minus pre), raw or standardized.
@@ -289,7 +292,9 @@ def pre_post_change(
     measure : {"SMCR", "SMCC", "MC"}, default "SMCR"
         ``"SMCR"``: standardized by the baseline SD (Becker 1988; Morris 2008), the default
         because it does not depend on ``r`` for the estimate; ``"SMCC"``: standardized by the
-        SD of the change scores; ``"MC"``: raw mean change.
+        SD of the change scores; ``"SMCRP"``: standardized by the pooled pre/post SD
+        :math:`\\sqrt{(SD_{pre}^2 + SD_{post}^2)/2}` (Cousineau 2020), useful when eligibility
+        restricts the baseline SD; ``"MC"``: raw mean change.
     r_source : str, default "config"
         Where ``r`` came from, for the assumptions.
 
@@ -317,11 +322,13 @@ def pre_post_change(
     >>> round(est.yi, 4), round(est.vi, 4)
     (0.5056, 0.0594)
     """
-    if measure not in ("SMCR", "SMCC", "MC"):
-        raise ValueError(f"measure must be 'SMCR', 'SMCC' or 'MC'; got {measure!r}")
+    if measure not in ("SMCR", "SMCC", "SMCRP", "MC"):
+        raise ValueError(f"measure must be 'SMCR', 'SMCC', 'SMCRP' or 'MC'; got {measure!r}")
     _check_r(r)
     _check_sd("sd_pre", sd_pre)
     _check_sd("sd_post", sd_post)
+    if measure == "SMCRP":
+        return _pre_post_pooled_sd(m_pre, sd_pre, m_post, sd_post, n, r, r_source)
     out = escalc(
         measure,
         m1i=[m_post],
@@ -341,6 +348,144 @@ def pre_post_change(
         (f"single_arm_pre_post_{measure.lower()}",),
         tuple(assumptions),
     )
+
+
+def _pre_post_pooled_sd(m_pre, sd_pre, m_post, sd_post, n, r, r_source) -> EffectEstimate:
+    """SMCRP: mean change standardized by the pooled pre/post SD (Cousineau 2020).
+
+    .. math:: g = J(m)\\,\\frac{\\bar x_{post} - \\bar x_{pre}}{\\sqrt{(s_{pre}^2+s_{post}^2)/2}},
+        \\quad m = \\frac{2(n-1)}{1+r^2},\\quad
+        v = \\frac{2(1-r)}{n} + \\frac{g^2 (1+r^2)}{4n}
+
+    References
+    ----------
+    Cousineau D (2020). Approximating the distribution of Cohen's d_p in within-subject
+    designs. Quant Methods Psychol 16(4):418-421 (equation 2 for the variance; the degrees of
+    freedom of the correction as metafor's escalc "SMCRP" uses them).
+    """
+    _check_n(n, 3)
+    sd_pooled = math.sqrt((sd_pre**2 + sd_post**2) / 2)
+    j = float(conversions.hedges_correction(2 * (n - 1) / (1 + r**2)))
+    g = j * (m_post - m_pre) / sd_pooled
+    vi = 2 * (1 - r) / n + g**2 * (1 + r**2) / (4 * n)
+    return EffectEstimate(
+        g,
+        vi,
+        "SMCRP",
+        ("single_arm_pre_post_smcrp",),
+        (_r_assumption(r, r_source), "standardized by the pooled baseline and follow-up SD"),
+    )
+
+
+def crossover_smd_from_p_value(p: float, n: float, r: float, sign: float) -> EffectEstimate:
+    """Standardized mean difference of a crossover trial from its paired p-value alone.
+
+    With the paired t statistic :math:`t = t^{-1}_{n-1}(1-p/2)`, the SD of the within-person
+    differences is :math:`|MD|\\sqrt n / t`; the per-period SD under the imputed correlation
+    follows from :math:`SD_{diff}^2 = 2 SD^2 (1-r)`, and the between-person SMD is
+
+    .. math:: \\mathrm{SMD} = J(n-1)\\; t \\sqrt{2(1-r)/n}
+
+    so it depends only on ``p``, ``n`` and ``r`` (the difference itself cancels): the sign
+    must come from the reported direction. Its variance is that of
+    :func:`crossover_smd_paired`.
+
+    Parameters
+    ----------
+    p : float
+        Two-sided p-value of the paired comparison (``0 < p < 1``).
+    n : float
+        Participants in the paired analysis.
+    r : float
+        Within-person correlation (imputed).
+    sign : {+1, -1}
+        +1 when LDN is better, -1 when worse (on the review's convention).
+
+    References
+    ----------
+    Elbourne DR et al. (2002). Int J Epidemiol 31:140-149. Higgins JPT, Li T, Deeks JJ (eds).
+    Chapter 23, section 23.2.7.2. Cochrane Handbook, version 6.4, 2023.
+
+    Examples
+    --------
+    >>> est = crossover_smd_from_p_value(0.045, 28, 0.5, 1.0)  # Younger 2013, satisfaction
+    >>> round(est.yi, 3)
+    0.386
+    """
+    _check_n(n, 3)
+    _check_r(r)
+    if not 0 < p < 1:
+        raise ValueError(f"p must be between 0 and 1 (exclusive); got {p!r}")
+    if sign not in (1.0, -1.0):
+        raise ValueError(f"sign must be +1 or -1; got {sign!r}")
+    t = float(stats.t.isf(p / 2, n - 1))
+    # A unit SD of the differences: MD = t / sqrt(n); per-period SD = 1 / sqrt(2 (1 - r)).
+    sd = 1 / math.sqrt(2 * (1 - r))
+    est = crossover_smd_paired(sign * t / math.sqrt(n), sd, 0.0, sd, n, r)
+    return EffectEstimate(
+        est.yi,
+        est.vi,
+        "SMD",
+        ("t_from_p_value", "crossover_smd_from_p_value", est.derivation[-1]),
+        (
+            f"paired t test with {n - 1:g} df",
+            "SMD = J t sqrt(2(1 - r)/n): it depends only on p, n and the imputed r",
+            *est.assumptions,
+        ),
+    )
+
+
+#: Continuity correction added to both cells of a single-arm proportion with 0 or n events
+#: (metafor's escalc default for "PLO": add = 1/2, to = "only0").
+PROPORTION_ADD = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class SingleArmProportion:
+    """A single-arm proportion: the logit effect for pooling and the Wilson CI for reading."""
+
+    estimate: EffectEstimate
+    events: int
+    total: int
+    proportion: float
+    ci_low: float
+    ci_high: float
+
+
+def single_arm_proportion(events: int, total: int, level: float = 0.95) -> SingleArmProportion:
+    """Proportion of participants with an event in one group, with its Wilson score CI.
+
+    The effect for pooling is the logit proportion (metafor's ``PLO``):
+    :math:`y = \\ln\\frac{x}{n-x}`, :math:`v = \\frac1x + \\frac1{n-x}`, with 1/2 added to
+    both cells when ``x = 0`` or ``x = n``. The interval people read is Wilson's score
+    interval on the proportion scale (Wilson 1927; recommended by Newcombe 1998 and Brown, Cai
+    & DasGupta 2001 for small n), computed with statsmodels.
+
+    References
+    ----------
+    Wilson EB (1927). J Am Stat Assoc 22:209-212. Newcombe RG (1998). Stat Med 17:857-872.
+    Viechtbauer W (2010). J Stat Softw 36(3) (escalc "PLO").
+
+    Examples
+    --------
+    >>> res = single_arm_proportion(2, 9)  # AJG 2011: 2 of 9 improved
+    >>> round(res.proportion, 3), round(res.ci_low, 3), round(res.ci_high, 3)
+    (0.222, 0.063, 0.547)
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    if total < 1 or not 0 <= events <= total:
+        raise ValueError(f"need 0 <= events <= total and total >= 1; got {events}/{total}")
+    x, n = float(events), float(total)
+    assumptions: tuple[str, ...] = ()
+    if events in (0, total):
+        x, n = x + PROPORTION_ADD, n + 2 * PROPORTION_ADD
+        assumptions = (f"{PROPORTION_ADD:g} added to both cells ({events} of {total})",)
+    yi = math.log(x / (n - x))
+    vi = 1 / x + 1 / (n - x)
+    low, high = proportion_confint(events, total, alpha=1 - level, method="wilson")
+    estimate = EffectEstimate(yi, vi, "PLO", ("plo_from_counts",), assumptions)
+    return SingleArmProportion(estimate, events, total, events / total, float(low), float(high))
 
 
 def smd_from_cohens_d(d: float, n1: float, n2: float) -> EffectEstimate:

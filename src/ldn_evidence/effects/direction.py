@@ -22,7 +22,7 @@ BETTER_DIRECTIONS = ("higher", "lower")
 
 #: Measures for which negating ``yi`` reverses the direction and leaves ``vi`` unchanged:
 #: differences (MD, SMD, SMDH, RD, MC, SMCC, SMCR) and log ratios (ROM, OR, RR, PETO).
-SIGN_SYMMETRIC_MEASURES = frozenset(MEASURES)
+SIGN_SYMMETRIC_MEASURES = frozenset(MEASURES) - {"PLO"}
 
 
 def direction_sign(better_direction: ArrayLike) -> np.ndarray | float:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ldn_evidence.effects._arrays import as_float_array, check_rows
 from ldn_evidence.effects.conversions import hedges_correction
-from ldn_evidence.effects.types import MEASURES
+from ldn_evidence.effects.types import ESCALC_MEASURES as MEASURES
 
 #: Continuous two-group measures: means, SDs and sizes of two independent groups.
 TWO_GROUP_MEASURES = ("MD", "SMD", "SMDH", "ROM")

@@ -11,7 +11,11 @@ from scipy import stats
 #: measures compare group 1 (LDN) with group 2 (comparator); the change measures compare two
 #: occasions of one group. Every code is on a scale where 0 means "no difference" (differences,
 #: or log ratios for ``ROM``, ``OR``, ``RR``, ``PETO``), so flipping a sign reverses direction.
-MEASURES = ("MD", "SMD", "SMDH", "ROM", "OR", "RR", "RD", "PETO", "MC", "SMCC", "SMCR")
+ESCALC_MEASURES = ("MD", "SMD", "SMDH", "ROM", "OR", "RR", "RD", "PETO", "MC", "SMCC", "SMCR")
+#: Every measure an effect row may carry: escalc's, plus the pre-post change standardized by
+#: the pooled pre/post SD (SMCRP) and the logit of a single-arm proportion (PLO), which the
+#: design functions compute (:mod:`ldn_evidence.effects.designs`).
+MEASURES = (*ESCALC_MEASURES, "SMCRP", "PLO")
 
 
 @dataclass(frozen=True, slots=True)

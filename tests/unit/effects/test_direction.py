@@ -29,8 +29,15 @@ def test_log_ratio_flip_is_the_reciprocal_ratio():
     assert harmonise_direction(np.log(0.5), "lower") == pytest.approx(np.log(2.0))
 
 
-def test_every_measure_is_sign_symmetric():
-    assert set(MEASURES) == SIGN_SYMMETRIC_MEASURES
+def test_every_comparative_measure_is_sign_symmetric():
+    # A single-arm logit proportion (PLO) has no comparator, so no "better with LDN" sign.
+    assert set(MEASURES) - {"PLO"} == SIGN_SYMMETRIC_MEASURES
+
+
+def test_a_single_arm_proportion_is_not_harmonised():
+    estimate = EffectEstimate(-1.25, 0.64, "PLO", ("plo_from_counts",))
+    with pytest.raises(ValueError):
+        harmonise_effect(estimate, "lower")
 
 
 def test_unresolved_direction_is_refused():
