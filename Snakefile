@@ -17,6 +17,7 @@ include: "workflow/rules/common.smk"
 # ---- stages, in pipeline order ----------------------------------------------------------------
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/effects.smk"
+include: "workflow/rules/analyses.smk"
 
 
 # ---- target -----------------------------------------------------------------------------------

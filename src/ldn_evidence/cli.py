@@ -81,6 +81,72 @@ def _cmd_effects(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plan(args: argparse.Namespace) -> int:
+    import pandas as pd
+    import yaml
+
+    from ldn_evidence.analysis.plan import default_plan
+    from ldn_evidence.io.atomic import atomic_write_text
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        print(
+            f"error: {out} exists (the committed plan is the protocol); use --force",
+            file=sys.stderr,
+        )
+        return 1
+    frames = [pd.read_parquet(path) for path in args.effects]
+    plan = default_plan(frames, json.loads(args.settings))
+    header = (
+        "# Analysis plan (the protocol as data): written by `ldn-evidence plan`, then edited by\n"
+        "# hand. Every key is documented in config/README.md; checked against\n"
+        "# workflow/schemas/analyses.schema.yaml when the workflow starts.\n"
+    )
+    text = yaml.safe_dump(plan, sort_keys=False, allow_unicode=True, width=100)
+    atomic_write_text(out, header + text)
+    print(f"{len(plan['analyses'])} analyses written to {out}")
+    return 0
+
+
+def _cmd_analyses(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ldn_evidence.analysis.output import write_results
+    from ldn_evidence.analysis.plan import PlanError, read_plan
+    from ldn_evidence.analysis.run import PoolSettings, run_condition
+    from ldn_evidence.effects.normalize import EffectSettings
+
+    try:
+        plan = [a for a in read_plan(args.plan) if a.condition == args.condition]
+        effect_settings = EffectSettings.from_mapping(json.loads(args.effect_settings))
+        pool_settings = PoolSettings.from_mapping(json.loads(args.pool_settings))
+    except PlanError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except (ValueError, TypeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    processed = Path(args.processed_dir)
+    effects = pd.read_parquet(processed / "effects.parquet")
+    studies = pd.read_parquet(processed / "studies.parquet")
+    outcomes = pd.read_parquet(processed / "outcomes.parquet")
+    published = pd.read_csv(args.published) if args.published else None
+    if published is not None:
+        published = published[published.condition == args.condition]
+    results = run_condition(
+        plan, effects, studies, outcomes, effect_settings, pool_settings, published
+    )
+    write_results(results, Path(args.out_dir), args.condition, effect_settings, pool_settings)
+    main = results["analyses"]
+    main = main[main.scenario == "main"]
+    print(
+        f"{args.condition}: {len(main)} analyses ({int((main.k >= 2).sum())} pooled), "
+        f"{len(results['narrative'])} outcomes in the narrative synthesis -> {args.out_dir}"
+    )
+    return 0
+
+
 def _cmd_import_curated(args: argparse.Namespace) -> int:
     from ldn_evidence.io.curated import import_curated
 
@@ -118,6 +184,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--settings", default="{}", help="effects settings as JSON (config: effects)")
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=_cmd_effects)
+
+    p = sub.add_parser("plan", help="write a default analysis plan from the effects tables")
+    p.add_argument("effects", nargs="+", help="data/processed/<condition>/effects.parquet files")
+    p.add_argument("--settings", default="{}", help="effects settings as JSON (config: effects)")
+    p.add_argument("--out", default="config/analyses.yaml")
+    p.add_argument("--force", action="store_true", help="overwrite an existing plan")
+    p.set_defaults(func=_cmd_plan)
+
+    p = sub.add_parser("analyses", help="run one condition's planned analyses")
+    p.add_argument("--condition", required=True)
+    p.add_argument("--plan", default="config/analyses.yaml")
+    p.add_argument("--processed-dir", required=True, help="data/processed/<condition>")
+    p.add_argument("--published", help="data/reference/meta_analyses.csv")
+    p.add_argument("--effect-settings", default="{}", help="config: effects, as JSON")
+    p.add_argument("--pool-settings", default="{}", help="config: analysis, as JSON")
+    p.add_argument("--out-dir", required=True, help="results/<condition>")
+    p.set_defaults(func=_cmd_analyses)
 
     p = sub.add_parser(
         "import-curated", help="turn the curated CSV extraction into study files (one-off)"

@@ -13,6 +13,7 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 RAW_DIR = Path("data/raw")
 PROCESSED_DIR = Path("data/processed")
+RESULTS_DIR = "results"
 CONDITIONS = list(config["conditions"])
 
 # The rules call the package with the interpreter that runs Snakemake, so a virtual
@@ -75,4 +76,10 @@ def get_final_output():
                 f"{PROCESSED_DIR}/{condition}/{table}.csv",
             ]
         outputs.append(f"{PROCESSED_DIR}/{condition}/effects_method.json")
+        outputs += [
+            f"{RESULTS_DIR}/{condition}/{table}.{ext}"
+            for table in ("analyses", "analysis_members", "narrative", "published_comparison")
+            for ext in ("parquet", "csv")
+        ]
+        outputs.append(f"{RESULTS_DIR}/{condition}/analyses.json")
     return outputs

@@ -1,0 +1,698 @@
+"""The review's analyses for one condition: main results, sensitivity battery, narrative
+synthesis of what cannot be pooled, and the comparison with published meta-analyses.
+
+Every pooled number comes from :func:`ldn_evidence.meta.pool`; every effect from
+:mod:`ldn_evidence.effects` (the correlation scenarios re-derive effects through
+:func:`ldn_evidence.effects.normalize.derive_effects`, never by rescaling).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ldn_evidence.analysis.plan import Analysis
+from ldn_evidence.analysis.select import select_members
+from ldn_evidence.effects.normalize import EffectSettings, derive_effects
+from ldn_evidence.meta import POOL_FIELDS, pool
+
+#: Correlations the sensitivity analysis re-derives crossover and pre-post effects with.
+SENSITIVITY_CORRELATIONS = (0.3, 0.7)
+#: Estimators of the estimator-swap scenarios (DerSimonian-Laird, Paule-Mandel, common effect).
+SENSITIVITY_ESTIMATORS = ("DL", "PM", "EE")
+LDN_MAX_DOSE_MG = 4.5
+
+_SCALE_LABEL = {
+    "SMD": "Standardized mean difference (Hedges' g)",
+    "MD": "Mean difference",
+    "RR": "Risk ratio",
+    "OR": "Odds ratio",
+    "RD": "Risk difference",
+    "SMCR": "Standardized mean change (baseline SD)",
+    "SMCC": "Standardized mean change (change SD)",
+    "SMCRP": "Standardized mean change (pooled SD)",
+    "MC": "Mean change",
+    "PLO": "Proportion (logit scale)",
+}
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """How analyses are pooled (``analysis:`` in config/config.yaml)."""
+
+    method: str = "REML"
+    test: str = "knha"
+    level: float = 0.95
+    pi_method: str = "default"
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> PoolSettings:
+        mapping = dict(mapping or {})
+        unknown = set(mapping) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown analysis settings: {sorted(unknown)}")
+        return cls(**mapping)
+
+
+# ---- one pooled result -----------------------------------------------------------------------
+
+
+def pool_members(members: pd.DataFrame, settings: PoolSettings) -> tuple[dict, np.ndarray]:
+    """Pool the member rows; return the result fields and each member's weight in percent.
+
+    k = 1 gives the study's own estimate (``pooled`` False). Weights are the inverse of
+    ``vi + tau^2`` (``vi`` for the common-effect model), as in the pooled mean.
+    """
+    yi = members.yi.to_numpy(float)
+    vi = members.vi.to_numpy(float)
+    result = pool(
+        yi,
+        vi,
+        method=settings.method,
+        test=settings.test,
+        level=settings.level,
+        pi_method=settings.pi_method,
+    )
+    fields = result.as_dict()
+    fields["notes"] = "; ".join(result.notes)
+    tau2 = result.tau2 if math.isfinite(result.tau2) else 0.0
+    w = 1 / (vi + tau2)
+    weights = 100 * w / w.sum()
+    fields["pooled"] = len(yi) >= 2
+    if len(yi) == 1:
+        fields["notes"] = "; ".join(
+            n for n in ("a single study: its own effect, not pooled", fields["notes"]) if n
+        )
+    return fields, weights
+
+
+def participants(members: pd.DataFrame) -> int | None:
+    """Participants in the members: crossover and single-group rows count people once."""
+    total = 0
+    for row in members.itertuples():
+        n1, n2 = row.n_ldn, row.n_ctl
+        if not math.isfinite(n1):
+            return None
+        paired = row.design in ("crossover_rct", "nonrandomized_crossover") or not math.isfinite(n2)
+        total += int(n1) if paired else int(n1 + n2)
+    return total
+
+
+# ---- the analysis run ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    label: str
+    members: pd.DataFrame | None
+    settings: PoolSettings
+    note: str = ""
+    compare_members: bool = True  # "unchanged" when the member set equals the main one
+
+
+def _key(members: pd.DataFrame) -> frozenset:
+    return frozenset(zip(members.study_id, members.outcome_id, strict=True))
+
+
+def run_condition(
+    analyses: Sequence[Analysis],
+    effects: pd.DataFrame,
+    studies: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    effect_settings: EffectSettings,
+    pool_settings: PoolSettings,
+    published: pd.DataFrame | None = None,
+    bayes: Callable[[pd.DataFrame], Mapping[str, Any]] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Every planned analysis of one condition with its scenarios, members and narrative."""
+    primary = frozenset(
+        (r.study_id, r.outcome_id)
+        for r in outcomes.itertuples()
+        if isinstance(r.notes, str) and "primary outcome" in r.notes.lower()
+    )
+    rederived = {
+        r: derive_effects(
+            outcomes,
+            studies,
+            replace(effect_settings, crossover_correlation=r, prepost_correlation=r),
+        )
+        for r in SENSITIVITY_CORRELATIONS
+    }
+    rows: list[dict[str, Any]] = []
+    member_rows: list[pd.DataFrame] = []
+    labels = {s.id: _study_label(s) for s in studies.itertuples()}
+    for analysis in analyses:
+        main = select_members(effects, analysis, primary)
+        for scenario in _scenarios(analysis, main, effects, rederived, primary, pool_settings):
+            row, members = _run_scenario(analysis, scenario, main, pool_settings, labels)
+            rows.append(row)
+            if members is not None:
+                member_rows.append(members)
+        if bayes is not None and len(main) >= 1:
+            rows.append(_bayes_row(analysis, main, bayes))
+    analyses_frame = _analyses_frame(rows)
+    members_frame = _members_frame(member_rows)
+    narrative = narrative_synthesis(effects, members_frame, analyses_frame, studies)
+    votes = vote_counts(narrative)
+    comparison = published_comparison(analyses, analyses_frame, members_frame, published)
+    return {
+        "analyses": analyses_frame,
+        "analysis_members": members_frame,
+        "narrative": narrative,
+        "vote_counts": votes,
+        "published_comparison": comparison,
+    }
+
+
+def _study_label(study) -> str:
+    year = study.year if isinstance(study.year, int | np.integer) else None
+    name = str(study.id)
+    return f"{name}" if year is None or str(year) in name else f"{name} ({year})"
+
+
+def _scenarios(analysis, main, effects, rederived, primary, settings):
+    yield Scenario("main", "Main analysis", main, settings, compare_members=False)
+    if len(main) < 2:
+        return
+    designs = sorted(set(main.design))
+    if len(designs) >= 2:
+        for design in designs:
+            subset = main[main.design == design]
+            yield Scenario(
+                f"subgroup:{design}",
+                f"Subgroup: {design.replace('_', ' ')}",
+                subset,
+                settings,
+                compare_members=False,
+            )
+    for study in main.study_id:
+        yield Scenario(
+            f"leave_out:{study}", f"Leaving out {study}", main[main.study_id != study], settings
+        )
+    if analysis.stratum == "randomized_between_arm":
+        extra = select_members(effects, analysis, primary, stratum="nonrandomized_between_arm")
+        note = (
+            "non-randomized between-arm comparisons added (labelled in the members)"
+            if not extra.empty
+            else "no non-randomized comparison reports this outcome"
+        )
+        yield Scenario(
+            "add_nonrandomized",
+            "With non-randomized comparisons added",
+            pd.concat([main, extra], ignore_index=True) if not extra.empty else main,
+            settings,
+            note,
+        )
+    yield Scenario(
+        "exclude_dose_above_4_5mg",
+        "Excluding doses above 4.5 mg/day",
+        main[~main.dose_above_ldn_range],
+        settings,
+        "studies with doses above 4.5 mg/day left out: "
+        + (", ".join(main.study_id[main.dose_above_ldn_range]) or "none"),
+    )
+    yield Scenario(
+        "exclude_high_rob",
+        "Excluding high risk of bias",
+        main[main.rob_overall != "high"],
+        settings,
+        "studies at high risk of bias left out: "
+        + (", ".join(main.study_id[main.rob_overall == "high"]) or "none"),
+    )
+    yield Scenario(
+        "tiers_a_to_c",
+        "Highest tiers only (A-C)",
+        main[main.tier.isin(["A", "B", "C"])],
+        settings,
+        "effects from p-values or percentages (tiers D-E) left out: "
+        + (", ".join(main.study_id[main.tier.isin(["D", "E"])]) or "none"),
+    )
+    for method in SENSITIVITY_ESTIMATORS:
+        if method != settings.method:
+            yield Scenario(
+                f"estimator:{method}",
+                f"Estimator {method}",
+                main,
+                replace(settings, method=method),
+                compare_members=False,
+            )
+    if settings.test != "z":
+        yield Scenario(
+            "test:z",
+            "Wald z test instead of Hartung-Knapp",
+            main,
+            replace(settings, test="z"),
+            compare_members=False,
+        )
+    for r in SENSITIVITY_CORRELATIONS:
+        again = rederived[r]
+        keys = list(zip(main.study_id, main.outcome_id, main.measure, strict=True))
+        picked = pd.concat(
+            [
+                again[(again.study_id == s) & (again.outcome_id == o) & (again.measure == m)]
+                for s, o, m in keys
+            ],
+            ignore_index=True,
+        ).merge(main[["study_id", "outcome_id", "selection_reason"]], on=["study_id", "outcome_id"])
+        depends = main.depends_on.notna().any()
+        yield Scenario(
+            f"correlation:{r:g}",
+            f"Crossover and pre-post correlation r = {r:g}",
+            picked if depends else main,
+            settings,
+            (
+                f"effects re-derived with r = {r:g}: "
+                + ", ".join(main.study_id[main.depends_on.notna()])
+                if depends
+                else "no effect in this analysis depends on an imputed correlation"
+            ),
+            compare_members=not depends,
+        )
+
+
+def _run_scenario(analysis, scenario, main, settings, labels):
+    base = {
+        "analysis_id": analysis.id,
+        "scenario": scenario.name,
+        "scenario_label": scenario.label,
+        "title": analysis.title,
+        "condition": analysis.condition,
+        "domain": ", ".join(analysis.domains),
+        "measure": analysis.measure,
+        "stratum": analysis.stratum,
+        "scale_label": _SCALE_LABEL[analysis.measure],
+        "favours_label_positive": "favours LDN" if analysis.measure != "PLO" else "",
+        "favours_label_negative": "favours control" if analysis.measure != "PLO" else "",
+        "scenario_note": scenario.note,
+    }
+    members = scenario.members
+    if members is None or members.empty:
+        return {
+            **base,
+            "k": 0,
+            "scenario_status": "not_applicable",
+            "scenario_note": _join(scenario.note, "no study in this analysis"),
+        }, None
+    if scenario.name != "main" and scenario.compare_members and _key(members) == _key(main):
+        return {
+            **base,
+            "k": len(members),
+            "scenario_status": "unchanged",
+            "scenario_note": _join(scenario.note, "same studies as the main analysis"),
+        }, None
+    if scenario.name != "main" and not scenario.name.startswith("subgroup:") and len(members) < 2:
+        return {
+            **base,
+            "k": len(members),
+            "scenario_status": "not_applicable",
+            "scenario_note": _join(scenario.note, f"k = {len(members)}: nothing to pool"),
+        }, None
+    fields, weights = pool_members(members, scenario.settings)
+    designs = sorted(set(main.design))
+    subgroup_by = (
+        "design" if scenario.name == "main" and len(main) >= 2 and len(designs) >= 2 else None
+    )
+    row = {
+        **base,
+        **fields,
+        "n_participants": participants(members),
+        "scenario_status": "ok",
+        "subgroup_by": subgroup_by,
+        **_reexpress(analysis, fields),
+    }
+    member_frame = members.assign(
+        analysis_id=analysis.id,
+        scenario=scenario.name,
+        weight_percent=weights,
+        label=[labels.get(s, s) for s in members.study_id],
+        subgroup=(members.design if subgroup_by or scenario.name.startswith("subgroup:") else None),
+    )
+    return row, member_frame
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def _reexpress(analysis: Analysis, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """An SMD times a typical SD of a familiar scale (Cochrane Handbook 15.5.3.2)."""
+    ref = analysis.reference_sd
+    if not ref or analysis.measure not in ("SMD", "SMCR", "SMCC", "SMCRP"):
+        return {}
+    sd = float(ref["value"])
+    return {
+        "reference_sd": sd,
+        "reference_sd_unit": ref["unit"],
+        "reference_sd_source": ref["source"],
+        "familiar_estimate": fields["estimate"] * sd,
+        "familiar_ci_low": fields["ci_low"] * sd,
+        "familiar_ci_high": fields["ci_high"] * sd,
+    }
+
+
+def _bayes_row(analysis, main, bayes) -> dict[str, Any]:
+    summary = dict(bayes(main))
+    return {
+        "analysis_id": analysis.id,
+        "scenario": "bayes",
+        "scenario_label": "Bayesian random effects",
+        "title": analysis.title,
+        "condition": analysis.condition,
+        "domain": ", ".join(analysis.domains),
+        "measure": analysis.measure,
+        "stratum": analysis.stratum,
+        "k": len(main),
+        "scenario_status": "ok",
+        **summary,
+    }
+
+
+_ANALYSIS_COLUMNS = {
+    "analysis_id": "string",
+    "scenario": "string",
+    "scenario_label": "string",
+    "scenario_status": "string",
+    "scenario_note": "string",
+    "title": "string",
+    "condition": "string",
+    "domain": "string",
+    "measure": "string",
+    "stratum": "string",
+    "k": "int64",
+    "n_participants": "Int64",
+    "pooled": "boolean",
+    **{f: "float64" for f in POOL_FIELDS},
+    "method": "string",
+    "test": "string",
+    "converged": "boolean",
+    "notes": "string",
+    "tau2_estimator": "string",
+    "iterations": "Int64",
+    "ci_method": "string",
+    "pi_method": "string",
+    "tau2_ci_method": "string",
+    "subgroup_by": "string",
+    "scale_label": "string",
+    "favours_label_positive": "string",
+    "favours_label_negative": "string",
+    "reference_sd": "float64",
+    "reference_sd_unit": "string",
+    "reference_sd_source": "string",
+    "familiar_estimate": "float64",
+    "familiar_ci_low": "float64",
+    "familiar_ci_high": "float64",
+}
+_ANALYSIS_COLUMNS["k"] = "int64"
+
+
+def _analyses_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    extra = sorted({k for r in rows for k in r} - set(_ANALYSIS_COLUMNS))
+    columns = {**_ANALYSIS_COLUMNS, **{k: "float64" for k in extra if k.startswith("bayes_")}}
+    columns.update({k: "string" for k in extra if not k.startswith("bayes_")})
+    frame = pd.DataFrame(rows, columns=list(columns))
+    for column, dtype in columns.items():
+        frame[column] = frame[column].astype(dtype)
+    return frame.reset_index(drop=True)
+
+
+_MEMBER_COLUMNS = [
+    "analysis_id",
+    "scenario",
+    "study_id",
+    "outcome_id",
+    "outcome",
+    "label",
+    "design",
+    "randomized",
+    "stratum",
+    "subgroup",
+    "measure",
+    "yi",
+    "vi",
+    "se",
+    "ci_low",
+    "ci_high",
+    "weight_percent",
+    "tier",
+    "derivation",
+    "assumptions",
+    "caveats",
+    "n_ldn",
+    "n_ctl",
+    "events_ldn",
+    "events_ctl",
+    "proportion",
+    "proportion_ci_low",
+    "proportion_ci_high",
+    "dose_mg_per_day",
+    "dose_above_ldn_range",
+    "rob_overall",
+    "source_quality",
+    "selective_reporting_risk",
+    "depends_on",
+    "choice",
+    "selection_reason",
+    "source_url",
+    "source_quote",
+]
+
+
+def _members_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in _MEMBER_COLUMNS})
+    frame = pd.concat([f.reindex(columns=_MEMBER_COLUMNS) for f in frames], ignore_index=True)
+    for column in ("n_ldn", "n_ctl", "events_ldn", "events_ctl"):
+        frame[column] = frame[column].round().astype("Int64")
+    frame["subgroup"] = frame["subgroup"].astype("string")
+    return frame
+
+
+# ---- narrative synthesis ---------------------------------------------------------------------
+
+_DIRECTIONS = ("better_with_ldn", "worse_with_ldn", "no_clear_difference", "not_reported")
+
+
+def _direction(row) -> tuple[str, str]:
+    """Direction of effect of one outcome and the rule that gave it (SWiM; Cochrane 12.2.2:
+    the direction of the point estimate, whatever its significance)."""
+    if row.tier != "F" and row.measure != "PLO" and math.isfinite(row.yi):
+        if row.yi > 0:
+            return "better_with_ldn", f"sign of the effect ({row.measure} {row.yi:.3g} > 0)"
+        if row.yi < 0:
+            return "worse_with_ldn", f"sign of the effect ({row.measure} {row.yi:.3g} < 0)"
+        return "no_clear_difference", "effect exactly 0"
+    if isinstance(row.direction_reported, str) and row.direction_reported:
+        return row.direction_reported, "as the source words it (direction_reported)"
+    return "not_reported", "no direction can be read from the numbers or the words"
+
+
+def narrative_synthesis(
+    effects: pd.DataFrame, members: pd.DataFrame, analyses: pd.DataFrame, studies: pd.DataFrame
+) -> pd.DataFrame:
+    """Every outcome not in a pooled main analysis, with its direction and why not pooled."""
+    main = analyses[analyses.scenario == "main"]
+    pooled_ids = set(main.analysis_id[main.k >= 2])
+    in_main = members[members.scenario == "main"]
+    pooled = {
+        (r.study_id, r.outcome_id) for r in in_main.itertuples() if r.analysis_id in pooled_ids
+    }
+    single = {
+        (r.study_id, r.outcome_id): r.analysis_id
+        for r in in_main.itertuples()
+        if r.analysis_id not in pooled_ids
+    }
+    rows = []
+    first = effects.sort_values(["study_id", "outcome_order", "tier"]).drop_duplicates(
+        ["study_id", "outcome_id"]
+    )
+    for row in first.itertuples():
+        key = (row.study_id, row.outcome_id)
+        if key in pooled:
+            continue
+        direction, basis = _direction(row)
+        if row.inclusion_status == "exclude":
+            disposition, reason = "excluded_study", row.not_computable_reason
+        elif key in single:
+            disposition = "single_study_analysis"
+            reason = f"the only study in analysis {single[key]}"
+        else:
+            disposition = "narrative_only"
+            reason = (
+                row.not_computable_reason
+                if row.tier == "F"
+                else "not selected by any analysis of the plan (another outcome of the study "
+                "represents it, or the plan has no analysis for it)"
+            )
+        comparative = row.stratum in ("randomized_between_arm", "nonrandomized_between_arm")
+        counted = (
+            disposition != "excluded_study"
+            and direction != "not_reported"
+            and (row.stratum != "single_arm_proportion")
+        )
+        n = row.n_ldn if math.isfinite(row.n_ldn) else math.nan
+        if (
+            comparative
+            and math.isfinite(row.n_ctl)
+            and row.design not in ("crossover_rct", "nonrandomized_crossover")
+        ):
+            n = n + row.n_ctl
+        rows.append(
+            {
+                "condition": row.condition,
+                "study_id": row.study_id,
+                "outcome_id": row.outcome_id,
+                "outcome": row.outcome,
+                "domain": row.domain,
+                "design": row.design,
+                "stratum": row.stratum,
+                "comparison_group": "controlled" if comparative else "uncontrolled",
+                "disposition": disposition,
+                "direction": direction,
+                "direction_basis": basis,
+                "counted_in_vote": counted,
+                "n_participants": n,
+                "rob_overall": row.rob_overall,
+                "tier": row.tier,
+                "reason_not_pooled": reason,
+                "source_quote": row.source_quote,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["n_participants"] = frame["n_participants"].round().astype("Int64")
+    return frame.sort_values(["domain", "study_id", "outcome_id"]).reset_index(drop=True)
+
+
+def vote_counts(narrative: pd.DataFrame) -> pd.DataFrame:
+    """Vote counting by direction of effect (Cochrane Handbook 12.2.2.5), per domain and
+    comparison group: one vote per study (its outcomes' direction if they agree, else mixed),
+    a two-sided sign test of better against worse, and the proportion better with its Wilson
+    95% CI (statsmodels)."""
+    from scipy.stats import binomtest
+    from statsmodels.stats.proportion import proportion_confint
+
+    rows = []
+    if narrative.empty:
+        return pd.DataFrame()
+    counted = narrative[narrative.counted_in_vote]
+    for (domain, group), g in counted.groupby(["domain", "comparison_group"], sort=True):
+        votes = {}
+        for study, s in g.groupby("study_id", sort=True):
+            directions = set(s.direction)
+            votes[study] = directions.pop() if len(directions) == 1 else "mixed"
+        better = sum(v == "better_with_ldn" for v in votes.values())
+        worse = sum(v == "worse_with_ldn" for v in votes.values())
+        decided = better + worse
+        p = binomtest(better, decided, 0.5).pvalue if decided else math.nan
+        low, high = (
+            proportion_confint(better, decided, method="wilson") if decided else (math.nan,) * 2
+        )
+        rows.append(
+            {
+                "domain": domain,
+                "comparison_group": group,
+                "studies": len(votes),
+                "better_with_ldn": better,
+                "worse_with_ldn": worse,
+                "no_clear_difference": sum(v == "no_clear_difference" for v in votes.values()),
+                "mixed": sum(v == "mixed" for v in votes.values()),
+                "proportion_better": better / decided if decided else math.nan,
+                "proportion_ci_low": float(low),
+                "proportion_ci_high": float(high),
+                "sign_test_p": float(p),
+                "votes": "; ".join(f"{k}: {v}" for k, v in votes.items()),
+                "rule": "one vote per study by the direction of its point estimate or its "
+                "stated direction; studies with no clear difference or mixed directions are "
+                "not counted in the sign test",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# ---- published meta-analyses -----------------------------------------------------------------
+
+
+def published_comparison(analyses, analyses_frame, members, published) -> pd.DataFrame:
+    """Each published pooled result the plan maps to an analysis, beside ours, on our sign
+    convention (positive = better with LDN), with the likely reasons they differ."""
+    rows = []
+    if published is None:
+        return pd.DataFrame()
+    main = analyses_frame[analyses_frame.scenario == "main"].set_index("analysis_id")
+    for analysis in analyses:
+        if analysis.id not in main.index:
+            continue
+        ours = main.loc[analysis.id]
+        mine = members[(members.analysis_id == analysis.id) & (members.scenario == "main")]
+        for link in analysis.published:
+            hit = published[
+                (published.review_id == link["review_id"]) & (published.outcome == link["outcome"])
+            ]
+            if hit.empty:
+                rows.append(
+                    {
+                        "analysis_id": analysis.id,
+                        "review_id": link["review_id"],
+                        "their_outcome": link["outcome"],
+                        "reasons": "not found in data/reference/meta_analyses.csv",
+                    }
+                )
+                continue
+            theirs = hit.iloc[0]
+            flip = -1.0 if link.get("lower_is_better", False) else 1.0
+            value, lo, hi = (flip * float(theirs[c]) for c in ("effect_value", "ci_low", "ci_high"))
+            if flip < 0:
+                lo, hi = hi, lo
+            rows.append(
+                {
+                    "analysis_id": analysis.id,
+                    "review_id": theirs.review_id,
+                    "their_outcome": theirs.outcome,
+                    "their_effect_type": theirs.effect_type,
+                    "their_estimate": value,
+                    "their_ci_low": lo,
+                    "their_ci_high": hi,
+                    "their_k": str(theirs.k_studies),
+                    "their_designs": theirs.included_designs,
+                    "our_measure": analysis.measure,
+                    "our_estimate": ours.estimate,
+                    "our_ci_low": ours.ci_low,
+                    "our_ci_high": ours.ci_high,
+                    "our_k": int(ours.k),
+                    "our_studies": ", ".join(mine.study_id),
+                    "same_scale": theirs.effect_type.split(" ")[0] == analysis.measure,
+                    "reasons": _reasons(mine, theirs, analysis, link),
+                    "source_url": theirs.source_url,
+                    "quote": theirs.quote,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _reasons(mine: pd.DataFrame, theirs, analysis: Analysis, link) -> str:
+    reasons = []
+    if str(theirs.k_studies) != str(len(mine)):
+        reasons.append(f"different number of studies (theirs {theirs.k_studies}, ours {len(mine)})")
+    if mine.dose_above_ldn_range.any():
+        reasons.append(
+            "ours includes doses above 4.5 mg/day: "
+            + ", ".join(mine.study_id[mine.dose_above_ldn_range])
+        )
+    if mine.design.isin(["crossover_rct"]).any():
+        reasons.append("crossover trials analysed as paired with an imputed correlation")
+    if mine.tier.isin(["D", "E"]).any():
+        reasons.append("some of our effects come from p-values or percentages (tiers D-E)")
+    if (mine.choice.notna() if "choice" in mine else pd.Series(dtype=bool)).any():
+        reasons.append("we use trials' adjusted estimates where reported")
+    if theirs.effect_type.split(" ")[0] != analysis.measure:
+        reasons.append(f"different scale ({theirs.effect_type} vs our {analysis.measure})")
+    if link.get("note"):
+        reasons.append(link["note"])
+    return "; ".join(reasons)

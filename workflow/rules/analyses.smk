@@ -1,0 +1,38 @@
+# Stage 3: the planned analyses of each condition (config/analyses.yaml): main results,
+# sensitivity battery, narrative synthesis and the comparison with published meta-analyses.
+
+
+rule analyses:
+    input:
+        effects=PROCESSED_DIR / "{condition}" / "effects.parquet",
+        studies=PROCESSED_DIR / "{condition}" / "studies.parquet",
+        outcomes=PROCESSED_DIR / "{condition}" / "outcomes.parquet",
+        plan="config/analyses.yaml",
+        published="data/reference/meta_analyses.csv",
+    output:
+        multiext(
+            f"{RESULTS_DIR}/{{condition}}/analyses",
+            ".parquet",
+            ".csv",
+            ".json",
+        ),
+        multiext(f"{RESULTS_DIR}/{{condition}}/analysis_members", ".parquet", ".csv"),
+        multiext(f"{RESULTS_DIR}/{{condition}}/narrative", ".parquet", ".csv"),
+        multiext(f"{RESULTS_DIR}/{{condition}}/vote_counts", ".parquet", ".csv"),
+        multiext(f"{RESULTS_DIR}/{{condition}}/published_comparison", ".parquet", ".csv"),
+    log:
+        "logs/analyses/{condition}.log",
+    params:
+        ldn=LDN,
+        effect_settings=json.dumps(config["effects"], sort_keys=True),
+        pool_settings=json.dumps(config.get("analysis", {}), sort_keys=True),
+        processed=lambda wc: PROCESSED_DIR / wc.condition,
+        out_dir=lambda wc: f"{RESULTS_DIR}/{wc.condition}",
+    threads: 1
+    resources:
+        mem_mb=1000,
+    shell:
+        "{params.ldn} analyses --condition {wildcards.condition} --plan {input.plan:q}"
+        " --processed-dir {params.processed:q} --published {input.published:q}"
+        " --effect-settings {params.effect_settings:q} --pool-settings {params.pool_settings:q}"
+        " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
