@@ -46,7 +46,7 @@ def select_members(
     """
     rows = []
     pool = candidates(effects, analysis, stratum)
-    for study, group in pool.groupby("study_id", sort=True):
+    for _, group in pool.groupby("study_id", sort=True):
         chosen, reason = _pick(group, analysis, primary)
         rows.append({**chosen.to_dict(), "selection_reason": reason})
     columns = [*effects.columns, "selection_reason"]
