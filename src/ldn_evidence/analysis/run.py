@@ -563,7 +563,7 @@ def narrative_synthesis(
                 "source_quote": row.source_quote,
             }
         )
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows, columns=_NARRATIVE_COLUMNS)
     if frame.empty:
         return frame
     frame["n_participants"] = frame["n_participants"].round().astype("Int64")
@@ -580,7 +580,7 @@ def vote_counts(narrative: pd.DataFrame) -> pd.DataFrame:
 
     rows = []
     if narrative.empty:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=_VOTE_COLUMNS)
     counted = narrative[narrative.counted_in_vote]
     for (domain, group), g in counted.groupby(["domain", "comparison_group"], sort=True):
         votes = {}
@@ -613,7 +613,7 @@ def vote_counts(narrative: pd.DataFrame) -> pd.DataFrame:
                 "not counted in the sign test",
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=_VOTE_COLUMNS)
 
 
 # ---- published meta-analyses -----------------------------------------------------------------
@@ -624,7 +624,7 @@ def published_comparison(analyses, analyses_frame, members, published) -> pd.Dat
     convention (positive = better with LDN), with the likely reasons they differ."""
     rows = []
     if published is None:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=_COMPARISON_COLUMNS)
     main = analyses_frame[analyses_frame.scenario == "main"].set_index("analysis_id")
     for analysis in analyses:
         if analysis.id not in main.index:
@@ -673,7 +673,64 @@ def published_comparison(analyses, analyses_frame, members, published) -> pd.Dat
                     "quote": theirs.quote,
                 }
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=_COMPARISON_COLUMNS)
+
+
+_NARRATIVE_COLUMNS = [
+    "condition",
+    "study_id",
+    "outcome_id",
+    "outcome",
+    "domain",
+    "design",
+    "stratum",
+    "comparison_group",
+    "disposition",
+    "direction",
+    "direction_basis",
+    "counted_in_vote",
+    "n_participants",
+    "rob_overall",
+    "tier",
+    "reason_not_pooled",
+    "source_quote",
+]
+_COMPARISON_COLUMNS = [
+    "analysis_id",
+    "review_id",
+    "their_outcome",
+    "their_effect_type",
+    "their_estimate",
+    "their_ci_low",
+    "their_ci_high",
+    "their_k",
+    "their_designs",
+    "our_measure",
+    "our_estimate",
+    "our_ci_low",
+    "our_ci_high",
+    "our_k",
+    "our_studies",
+    "same_scale",
+    "reasons",
+    "source_url",
+    "quote",
+]
+_VOTE_COLUMNS = [
+    "domain",
+    "comparison_group",
+    "studies",
+    "better_with_ldn",
+    "worse_with_ldn",
+    "no_clear_difference",
+    "mixed",
+    "proportion_better",
+    "proportion_ci_low",
+    "proportion_ci_high",
+    "sign_test_p",
+    "votes",
+    "rule",
+]
 
 
 def _reasons(mine: pd.DataFrame, theirs, analysis: Analysis, link) -> str:
