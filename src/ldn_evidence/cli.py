@@ -147,6 +147,23 @@ def _cmd_analyses(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    import pandas as pd
+    import yaml
+
+    from ldn_evidence.report.render import context, render
+
+    config = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
+    config.setdefault("analysis", {})
+    for key, value in (("method", "REML"), ("test", "knha"), ("pi_method", "default")):
+        config["analysis"].setdefault(key, value)
+    claims = pd.read_parquet(args.claims) if args.claims and Path(args.claims).exists() else None
+    ctx = context(args.conditions, Path(args.results_dir), Path(args.processed_dir), config, claims)
+    html, markdown = render(ctx, Path(args.out_dir))
+    print(f"report written: {html} and {markdown}")
+    return 0
+
+
 def _cmd_import_curated(args: argparse.Namespace) -> int:
     from ldn_evidence.io.curated import import_curated
 
@@ -201,6 +218,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pool-settings", default="{}", help="config: analysis, as JSON")
     p.add_argument("--out-dir", required=True, help="results/<condition>")
     p.set_defaults(func=_cmd_analyses)
+
+    p = sub.add_parser("report", help="render the HTML report and the Markdown summary")
+    p.add_argument("--conditions", nargs="+", required=True)
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--processed-dir", default="data/processed")
+    p.add_argument("--config", default="config/config.yaml")
+    p.add_argument("--claims", help="results/claims.parquet (optional)")
+    p.add_argument("--out-dir", default="results/report")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser(
         "import-curated", help="turn the curated CSV extraction into study files (one-off)"

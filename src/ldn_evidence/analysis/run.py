@@ -290,6 +290,7 @@ def _run_scenario(analysis, scenario, main, settings, labels):
         "favours_label_positive": "favours LDN" if analysis.measure != "PLO" else "",
         "favours_label_negative": "favours control" if analysis.measure != "PLO" else "",
         "scenario_note": scenario.note,
+        "better_direction": _better_direction(main),
     }
     members = scenario.members
     if members is None or members.empty:
@@ -334,6 +335,12 @@ def _run_scenario(analysis, scenario, main, settings, labels):
         subgroup=(members.design if subgroup_by or scenario.name.startswith("subgroup:") else None),
     )
     return row, member_frame
+
+
+def _better_direction(members: pd.DataFrame) -> str | None:
+    """The outcomes' better direction when all members agree (for natural-scale displays)."""
+    values = set(members.better_direction.dropna()) if "better_direction" in members else set()
+    return values.pop() if len(values) == 1 else None
 
 
 def _join(*parts: str) -> str:
@@ -399,6 +406,7 @@ _ANALYSIS_COLUMNS = {
     "tau2_ci_method": "string",
     "subgroup_by": "string",
     "scale_label": "string",
+    "better_direction": "string",
     "favours_label_positive": "string",
     "favours_label_negative": "string",
     "reference_sd": "float64",

@@ -1,0 +1,104 @@
+"""Render the report (HTML, self-contained) and the Markdown summary with Jinja2."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ldn_evidence.io.atomic import atomic_write_text
+from ldn_evidence.report import build
+
+SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very_low": "⊕◯◯◯"}
+STRATUM_TITLES = {
+    "randomized_between_arm": "Randomized comparisons (main evidence)",
+    "nonrandomized_between_arm": "Non-randomized comparisons",
+    "within_group_pre_post": "Change from baseline without a comparator",
+    "single_arm_proportion": "Proportions among LDN-treated participants (no comparator)",
+    "observational_before_after": "Observational before/after",
+}
+
+
+def environment():
+    """Jinja2 environment: autoescaping on for every template (hostile text stays text)."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("ldn_evidence.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"], default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        fmt=build.fmt,
+        pval=build.pvalue_text,
+        natural=build.natural,
+        label=lambda s: str(s).replace("_", " ") if s is not None else "–",
+        symbols=lambda c: SYMBOLS.get(str(c), ""),
+        md=lambda s: "–" if s is None else str(s).replace("|", "\\|").replace("\n", " "),
+        pct=lambda x: "–" if x is None or not math.isfinite(float(x)) else f"{float(x):.0f}%",
+    )
+    env.globals.update(
+        STRATUM_TITLES=STRATUM_TITLES,
+        effect_text=build.effect_text,
+        interval_text=build.interval_text,
+    )
+    return env
+
+
+def context(
+    conditions: Sequence[str],
+    results: Path,
+    processed: Path,
+    config: Mapping[str, Any],
+    claims: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    data = [build.condition_data(c, results, processed) for c in conditions]
+    analysis_conditions = {a["analysis_id"]: d.condition for d in data for a in d.analyses}
+    claim_rows = []
+    if claims is not None and not claims.empty:
+        for row in build._records(claims):
+            ids = [i.strip() for i in str(row.get("analysis_ids") or "").split(";") if i.strip()]
+            row["links"] = [(i, f"#a-{i}") for i in ids if i in analysis_conditions]
+            claim_rows.append(row)
+    tiers: dict[str, int] = {}
+    quality: dict[str, int] = {}
+    for d in data:
+        for k, v in d.effects_summary["tiers"].items():
+            tiers[k] = tiers.get(k, 0) + int(v)
+        for k, v in d.effects_summary["source_quality"].items():
+            quality[k] = quality.get(k, 0) + int(v)
+    total = sum(tiers.values())
+    abstracts = sum(v for k, v in quality.items() if k != "primary_full_text")
+    return {
+        "conditions": data,
+        "claims": claim_rows,
+        "config": config,
+        "tiers": dict(sorted(tiers.items())),
+        "quality": dict(sorted(quality.items(), key=lambda kv: -kv[1])),
+        "n_outcomes": total,
+        "n_abstract": abstracts,
+        "n_studies": sum(len(d.studies) + len(d.excluded) for d in data),
+        "n_included": sum(len(d.studies) for d in data),
+        "versions": {
+            p: version(p) for p in ("ldn-evidence", "numpy", "scipy", "pandas", "matplotlib")
+        },
+    }
+
+
+def render(ctx: Mapping[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    env = environment()
+    html = env.get_template("index.html.j2").render(**ctx)
+    md_env = environment()
+    md_env.autoescape = False
+    markdown = md_env.get_template("summary.md.j2").render(**ctx)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "index.html", html)
+    atomic_write_text(out_dir / "summary.md", markdown)
+    return out_dir / "index.html", out_dir / "summary.md"
