@@ -32,7 +32,8 @@ def _num(value: Any) -> float:
 
 
 def natural(value: Any, measure: str) -> float:
-    """A value on the scale people read: ratios exponentiated, logit proportions back-transformed."""
+    """A value on the scale people read: ratios exponentiated, logit proportions turned back
+    into proportions."""
     x = _num(value)
     if not math.isfinite(x):
         return math.nan
@@ -149,9 +150,10 @@ def _changes_conclusion(main: Mapping[str, Any], other: Mapping[str, Any]) -> bo
         lo, hi = _num(r.get("ci_low")), _num(r.get("ci_high"))
         return math.isfinite(lo) and math.isfinite(hi) and (lo > null or hi < null)
 
-    sign = lambda r: (
-        math.copysign(1, _num(r.get("estimate"))) if math.isfinite(_num(r.get("estimate"))) else 0
-    )  # noqa: E731
+    def sign(r):
+        value = _num(r.get("estimate"))
+        return math.copysign(1, value) if math.isfinite(value) else 0
+
     return excludes(main) != excludes(other) or sign(main) != sign(other)
 
 
@@ -211,7 +213,8 @@ def condition_data(condition: str, results: Path, processed: Path) -> ConditionD
             "forest": figures.get(f"forest_{aid}"),
             "forest_note": notes.get(f"forest_{aid}"),
             "familiar": (
-                f"{fmt(main.get('familiar_estimate'), 1)} ({fmt(main.get('familiar_ci_low'), 1)} to "
+                f"{fmt(main.get('familiar_estimate'), 1)} "
+                f"({fmt(main.get('familiar_ci_low'), 1)} to "
                 f"{fmt(main.get('familiar_ci_high'), 1)}) {main.get('reference_sd_unit')}"
                 if main.get("familiar_estimate") is not None
                 else None
