@@ -29,7 +29,7 @@ def project(tmp_path_factory) -> Path:
     """A copy of the project with a finished run."""
     work = tmp_path_factory.mktemp("project")
     shutil.copy(ROOT / "Snakefile", work)
-    for folder in ("workflow", "config", "data/raw"):
+    for folder in ("workflow", "config", "data/raw", "data/reference"):
         shutil.copytree(ROOT / folder, work / folder)
     run = snakemake(work)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -10,12 +10,13 @@ rule analyses:
         plan="config/analyses.yaml",
         published="data/reference/meta_analyses.csv",
     output:
-        multiext(
-            f"{RESULTS_DIR}/{{condition}}/analyses",
-            ".parquet",
-            ".csv",
-            ".json",
+        report(
+            f"{RESULTS_DIR}/{{condition}}/analyses.csv",
+            caption="../report/analyses.rst",
+            category="Analyses",
+            subcategory="{condition}",
         ),
+        multiext(f"{RESULTS_DIR}/{{condition}}/analyses", ".parquet", ".json"),
         multiext(f"{RESULTS_DIR}/{{condition}}/analysis_members", ".parquet", ".csv"),
         multiext(f"{RESULTS_DIR}/{{condition}}/narrative", ".parquet", ".csv"),
         multiext(f"{RESULTS_DIR}/{{condition}}/vote_counts", ".parquet", ".csv"),

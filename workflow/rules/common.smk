@@ -82,4 +82,5 @@ def get_final_output():
             for ext in ("parquet", "csv")
         ]
         outputs.append(f"{RESULTS_DIR}/{condition}/analyses.json")
+    outputs += [f"{RESULTS_DIR}/report/index.html", f"{RESULTS_DIR}/report/summary.md"]
     return outputs

@@ -1,0 +1,119 @@
+"""The report as a reader gets it: structure, provenance, escaping, and the Markdown twin."""
+
+import re
+import shutil
+
+import pandas as pd
+import pytest
+
+from ldn_evidence.cli import main
+from ldn_evidence.report.build import effect_text, interval_text, oriented
+
+
+def html_of(run):
+    return (run / "results" / "report" / "index.html").read_text(encoding="utf-8")
+
+
+def test_report_has_contents_sections_and_provenance(bundled_run):
+    html = html_of(bundled_run)
+    assert '<nav class="toc" id="contents"' in html
+    for section in (
+        "fibromyalgia",
+        "crohns_disease",
+        "multiple_sclerosis",
+        "long_covid",
+        "claims",
+        "methods",
+        "sources",
+    ):
+        assert f'id="{section}"' in html
+    # every link inside the page has its target
+    targets = set(re.findall(r'id="([^"]+)"', html))
+    links = set(re.findall(r'href="#([^"]+)"', html))
+    assert links and links <= targets, sorted(links - targets)[:5]
+    # the pooled pain result links to its analysis, which lists its effects and their quotes
+    assert 'href="#a-fm_pain_rct_smd"' in html
+    section = html.split('id="a-fm_pain_rct_smd"')[1].split("</article>")[0]
+    for study in ("Bested2023", "Bruun2024", "RodriguezFreire_INNOVA", "Younger2013"):
+        assert f'href="#s-{study}"' in section
+    assert "t_from_p_value" in section and "r = 0.5 (config)" in section
+    assert "The median difference for SPIR scores was -0.33" in section
+
+
+def test_report_is_self_contained(bundled_run):
+    html = html_of(bundled_run)
+    assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)="(https?:)?//', html)
+    assert "@import" not in html
+
+
+def test_thin_evidence_is_stated(bundled_run):
+    html = html_of(bundled_run)
+    assert "Where the evidence is thin" in html
+    assert "were read from abstracts" in html
+    assert "6 mg/day" in html
+
+
+def test_markdown_summary_has_the_numbers_of_the_html(bundled_run):
+    html = html_of(bundled_run)
+    markdown = (bundled_run / "results" / "report" / "summary.md").read_text(encoding="utf-8")
+    rows = [line for line in markdown.splitlines() if line.startswith("| ") and "(" in line]
+    effects = [re.search(r"(−?\d+\.\d+|\d+%) \((−?\d[^)]*)\)", r) for r in rows]
+    effects = [m.group(0) for m in effects if m]
+    assert len(effects) >= 20
+    for effect in effects:
+        assert effect in html
+
+
+def test_hostile_text_is_escaped(bundled_run, tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(bundled_run / "results", work / "results")
+    shutil.copytree(bundled_run / "data", work / "data")
+    studies_path = work / "data" / "processed" / "fibromyalgia" / "studies.parquet"
+    studies = pd.read_parquet(studies_path)
+    hostile = '<script>alert("x")</script> & "quotes" \u202eevil'
+    studies.loc[studies.id == "Bruun2024", "title"] = hostile
+    studies.to_parquet(studies_path, index=False)
+    members_path = work / "results" / "fibromyalgia" / "analysis_members.parquet"
+    members = pd.read_parquet(members_path)
+    members.loc[members.study_id == "Bruun2024", "source_quote"] = "<img src=x onerror=alert(1)>"
+    members.to_parquet(members_path, index=False)
+    out = work / "results" / "report"
+    assert (
+        main(
+            [
+                "report",
+                "--conditions",
+                "fibromyalgia",
+                "--results-dir",
+                str(work / "results"),
+                "--processed-dir",
+                str(work / "data" / "processed"),
+                "--config",
+                str(bundled_run / "config" / "config.yaml"),
+                "--out-dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert (
+        "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;quotes&#34; \u202eevil" in html
+    )
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_ratios_are_shown_ldn_over_control():
+    # A harmonised log RR of 0.5 for a harmful outcome means RR = exp(-0.5) with LDN.
+    row = {"estimate": 0.5, "ci_low": 0.1, "ci_high": 0.9, "better_direction": "lower"}
+    est, low, high = oriented(row, "RR", ("estimate", "ci_low", "ci_high"))
+    assert (est, low, high) == pytest.approx((0.6065, 0.4066, 0.9048), rel=1e-3)
+    assert effect_text(row, "RR") == "0.61 (0.41 to 0.90)"
+    assert effect_text({**row, "better_direction": "higher"}, "RR") == "1.65 (1.11 to 2.46)"
+    assert interval_text({"estimate": 0.1, "pi_low": -0.6, "pi_high": 0.8}, "SMD") == (
+        "−0.60 to 0.80"
+    )
+    assert effect_text({"estimate": 0.0, "ci_low": -1.0, "ci_high": 1.0}, "PLO") == (
+        "50% (27% to 73%)"
+    )

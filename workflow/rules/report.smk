@@ -1,0 +1,41 @@
+# Stage 6: the evidence summary for reviewers: one self-contained HTML page and a Markdown
+# summary, from the result tables and figures of every condition (no statistics computed here).
+
+
+def report_inputs(wildcards):
+    tables = ("analyses", "analysis_members", "narrative", "vote_counts", "published_comparison")
+    inputs = [f"{RESULTS_DIR}/{c}/{t}.parquet" for c in CONDITIONS for t in tables]
+    inputs += [f"{PROCESSED_DIR}/{c}/{t}.parquet" for c in CONDITIONS for t in ("studies", "effects")]
+    return inputs
+
+
+rule report:
+    input:
+        report_inputs,
+        config="config/config.yaml",
+    output:
+        html=report(
+            f"{RESULTS_DIR}/report/index.html",
+            caption="../report/report.rst",
+            category="Evidence summary",
+        ),
+        markdown=report(
+            f"{RESULTS_DIR}/report/summary.md",
+            caption="../report/summary.rst",
+            category="Evidence summary",
+        ),
+    log:
+        "logs/report.log",
+    params:
+        ldn=LDN,
+        conditions=" ".join(CONDITIONS),
+        results=RESULTS_DIR,
+        processed=PROCESSED_DIR,
+        out_dir=f"{RESULTS_DIR}/report",
+    threads: 1
+    resources:
+        mem_mb=1000,
+    shell:
+        "{params.ldn} report --conditions {params.conditions} --results-dir {params.results:q}"
+        " --processed-dir {params.processed:q} --config {input.config:q}"
+        " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
