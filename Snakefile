@@ -18,6 +18,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/effects.smk"
 include: "workflow/rules/analyses.smk"
+include: "workflow/rules/changes.smk"
 include: "workflow/rules/report.smk"
 
 

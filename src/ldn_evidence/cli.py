@@ -158,9 +158,29 @@ def _cmd_report(args: argparse.Namespace) -> int:
     for key, value in (("method", "REML"), ("test", "knha"), ("pi_method", "default")):
         config["analysis"].setdefault(key, value)
     claims = pd.read_parquet(args.claims) if args.claims and Path(args.claims).exists() else None
-    ctx = context(args.conditions, Path(args.results_dir), Path(args.processed_dir), config, claims)
+    changes = (
+        json.loads(Path(args.changes).read_text(encoding="utf-8"))
+        if args.changes and Path(args.changes).exists()
+        else None
+    )
+    ctx = context(
+        args.conditions, Path(args.results_dir), Path(args.processed_dir), config, claims, changes
+    )
     html, markdown = render(ctx, Path(args.out_dir))
     print(f"report written: {html} and {markdown}")
+    return 0
+
+
+def _cmd_changes(args: argparse.Namespace) -> int:
+    from ldn_evidence.changes import write_changes
+
+    document = write_changes(
+        args.conditions, Path(args.results_dir), Path(args.out_md), Path(args.out_json)
+    )
+    moved = sum(
+        r["change"] != "unchanged" for records in document["conditions"].values() for r in records
+    )
+    print(f"changes against {document['baseline']}: {moved} analyses changed -> {args.out_md}")
     return 0
 
 
@@ -219,12 +239,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", required=True, help="results/<condition>")
     p.set_defaults(func=_cmd_analyses)
 
+    p = sub.add_parser("changes", help="what this run changed, against the committed results")
+    p.add_argument("--conditions", nargs="+", required=True)
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--out-md", default="results/changes.md")
+    p.add_argument("--out-json", default="results/changes.json")
+    p.set_defaults(func=_cmd_changes)
+
     p = sub.add_parser("report", help="render the HTML report and the Markdown summary")
     p.add_argument("--conditions", nargs="+", required=True)
     p.add_argument("--results-dir", default="results")
     p.add_argument("--processed-dir", default="data/processed")
     p.add_argument("--config", default="config/config.yaml")
     p.add_argument("--claims", help="results/claims.parquet (optional)")
+    p.add_argument("--changes", help="results/changes.json (optional)")
     p.add_argument("--out-dir", default="results/report")
     p.set_defaults(func=_cmd_report)
 

@@ -83,4 +83,5 @@ def get_final_output():
         ]
         outputs.append(f"{RESULTS_DIR}/{condition}/analyses.json")
     outputs += [f"{RESULTS_DIR}/report/index.html", f"{RESULTS_DIR}/report/summary.md"]
+    outputs += [f"{RESULTS_DIR}/changes.md", f"{RESULTS_DIR}/changes.json"]
     return outputs

@@ -13,6 +13,7 @@ rule report:
     input:
         report_inputs,
         config="config/config.yaml",
+        changes=f"{RESULTS_DIR}/changes.json",
     output:
         html=report(
             f"{RESULTS_DIR}/report/index.html",
@@ -38,4 +39,5 @@ rule report:
     shell:
         "{params.ldn} report --conditions {params.conditions} --results-dir {params.results:q}"
         " --processed-dir {params.processed:q} --config {input.config:q}"
+        " --changes {input.changes:q}"
         " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"

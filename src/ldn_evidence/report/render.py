@@ -58,6 +58,7 @@ def context(
     processed: Path,
     config: Mapping[str, Any],
     claims: pd.DataFrame | None = None,
+    changes: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     data = [build.condition_data(c, results, processed) for c in conditions]
     analysis_conditions = {a["analysis_id"]: d.condition for d in data for a in d.analyses}
@@ -76,7 +77,15 @@ def context(
             quality[k] = quality.get(k, 0) + int(v)
     total = sum(tiers.values())
     abstracts = sum(v for k, v in quality.items() if k != "primary_full_text")
+    changed = []
+    if changes:
+        for condition, records in changes.get("conditions", {}).items():
+            changed += [
+                {"condition": condition, **r} for r in records if r["change"] != "unchanged"
+            ]
     return {
+        "changes": changes,
+        "changed": changed,
         "conditions": data,
         "claims": claim_rows,
         "config": config,

@@ -1,0 +1,25 @@
+# What this run changed in the conclusions, against the results committed in git.
+
+
+rule changes:
+    input:
+        expand(
+            f"{RESULTS_DIR}/{{condition}}/{{table}}.parquet",
+            condition=CONDITIONS,
+            table=("analyses", "analysis_members"),
+        ),
+    output:
+        markdown=f"{RESULTS_DIR}/changes.md",
+        json=f"{RESULTS_DIR}/changes.json",
+    log:
+        "logs/changes.log",
+    params:
+        ldn=LDN,
+        conditions=" ".join(CONDITIONS),
+        results=RESULTS_DIR,
+    threads: 1
+    resources:
+        mem_mb=500,
+    shell:
+        "{params.ldn} changes --conditions {params.conditions} --results-dir {params.results:q}"
+        " --out-md {output.markdown:q} --out-json {output.json:q} 2>&1 | tee {log:q}"
