@@ -39,6 +39,7 @@ class Axis:
     labels: tuple[str, ...]
     log_scale: bool
     null: float | None
+    scale: str = "linear"
 
     def clips_low(self, v: float) -> bool:
         """True when ``v`` lies left of the axis."""
@@ -65,9 +66,10 @@ def choose_axis(
     core: Iterable[object],
     extent: Iterable[object],
     *,
-    log_scale: bool,
+    log_scale: bool = False,
     null: float | None,
     max_ticks: int = 6,
+    scale: str | None = None,
 ) -> Axis:
     """Pick effect-axis limits and ticks.
 
@@ -83,11 +85,15 @@ def choose_axis(
         Values in plot space; non-finite values are ignored.
     log_scale : bool
         Plot space is the natural log of a ratio; ticks at 1-2-5 steps of the natural scale.
+    scale : {"linear", "log", "logit"}, optional
+        Overrides ``log_scale``; ``"logit"``: plot space is the logit of a proportion, ticks
+        are labelled in percent.
     null : float or None
         Line of no effect in plot space, or ``None``.
     max_ticks : int
         Upper bound on the number of ticks.
     """
+    scale = scale or ("log" if log_scale else "linear")
     c = _finite(core)
     if null is not None:
         c.append(null)
@@ -98,7 +104,7 @@ def choose_axis(
     elo, ehi = min([*c, *e]), max([*c, *e])
     w = chi - clo
     if w <= 0:
-        w = max(ehi - elo, 1.0 if not log_scale else math.log(2.0))
+        w = max(ehi - elo, {"log": math.log(2.0), "logit": 1.0}.get(scale, 1.0))
     lo = max(elo, clo - 0.6 * w)
     hi = min(ehi, chi + 0.6 * w)
     if hi - lo <= 0:
@@ -110,21 +116,80 @@ def choose_axis(
             lo = null - (hi - null) / 3.0
         elif f > 0.75:
             hi = null + (null - lo) / 3.0
-    if log_scale:
+    if scale == "log":
         return _log_axis(lo, hi, null, max_ticks)
+    if scale == "logit":
+        return _logit_axis(lo, hi, max_ticks)
     return _linear_axis(lo, hi, null, max_ticks)
+
+
+_LOGIT_SETS = (
+    (
+        0.001,
+        0.002,
+        0.005,
+        0.01,
+        0.02,
+        0.05,
+        0.1,
+        0.2,
+        0.3,
+        0.5,
+        0.7,
+        0.8,
+        0.9,
+        0.95,
+        0.98,
+        0.99,
+        0.995,
+        0.998,
+        0.999,
+    ),
+    (0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999),
+    (0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999),
+    (0.001, 0.1, 0.5, 0.9, 0.999),
+)
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+def _logit_axis(lo: float, hi: float, max_ticks: int) -> Axis:
+    for props in _LOGIT_SETS:
+        logs = [_logit(p) for p in props]
+        below = [x for x in logs if x <= lo + 1e-12]
+        above = [x for x in logs if x >= hi - 1e-12]
+        t_lo = below[-1] if below else logs[0]
+        t_hi = above[0] if above else logs[-1]
+        idx = [i for i, x in enumerate(logs) if t_lo - 1e-12 <= x <= t_hi + 1e-12]
+        if len(idx) <= max_ticks:
+            break
+    ticks = tuple(logs[i] for i in idx)
+    labels = tuple(_pct_text(props[i]) for i in idx)
+    return Axis(ticks[0], ticks[-1], ticks, labels, False, None, "logit")
+
+
+def _pct_text(p: float) -> str:
+    s = f"{100 * p:.1f}".rstrip("0").rstrip(".")
+    return s + "%"
 
 
 def _linear_axis(lo: float, hi: float, null: float | None, max_ticks: int) -> Axis:
     span = hi - lo
-    mag = 10.0 ** math.floor(math.log10(span / 3.0))
-    step = mag * 10.0
-    for s in _NICE_STEPS:
-        if span / (s * mag) <= max_ticks - 1:
-            step = s * mag
+    mag = 10.0 ** math.floor(math.log10(span / max_ticks))
+    step = mag
+    for m in (mag, 10 * mag, 100 * mag):
+        done = False
+        for s in _NICE_STEPS:
+            step = s * m
+            n_lo = math.floor(lo / step + 1e-9)
+            n_hi = math.ceil(hi / step - 1e-9)
+            if n_hi - n_lo + 1 <= max_ticks:
+                done = True
+                break
+        if done:
             break
-    n_lo = math.floor(lo / step + 1e-9)
-    n_hi = math.ceil(hi / step - 1e-9)
     ticks = tuple(round(n * step, 12) for n in range(n_lo, n_hi + 1))
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
     if step / 10.0 ** math.floor(math.log10(step) + 1e-9) == 2.5:
@@ -159,7 +224,7 @@ def _log_axis(lo: float, hi: float, null: float | None, max_ticks: int) -> Axis:
         if len(ticks) <= max_ticks:
             break
     labels = tuple(_log_tick_text(math.exp(t)) for t in ticks)
-    return Axis(ticks[0], ticks[-1], tuple(ticks), labels, True, null)
+    return Axis(ticks[0], ticks[-1], tuple(ticks), labels, True, null, "log")
 
 
 def _log_tick_text(v: float) -> str:

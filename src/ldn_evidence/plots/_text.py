@@ -28,6 +28,7 @@ MEASURE_ABBREVIATION = {
     "ROM": "ROM",
     "RD": "RD",
     "PR": "Proportion",
+    "PLO": "Proportion",
 }
 
 DESIGN_LABEL = {
@@ -82,6 +83,11 @@ def is_missing(x: object) -> bool:
         return bool(x != x)  # NaN and pd.NA (pd.NA != pd.NA is NA, bool(NA) raises)
     except TypeError:
         return True
+
+
+def flag(x: object) -> bool:
+    """Truth of a possibly nullable boolean (``pd.NA`` and NaN are False)."""
+    return False if is_missing(x) else bool(x)
 
 
 def text_or(x: object, default: str = "") -> str:
@@ -200,3 +206,57 @@ def safe_name(s: str) -> str:
     """
     out = re.sub(r"[^A-Za-z0-9._-]", "_", str(s))
     return out.lstrip(".") or "_"
+
+
+def measure_scale(measure: object) -> str:
+    """Plot scale of a measure: ``log`` (ratios), ``logit`` (PLO proportions) or ``linear``."""
+    m = text_or(measure)
+    if m in RATIO_MEASURES:
+        return "log"
+    if m == "PLO":
+        return "logit"
+    return "linear"
+
+
+def flips(measure: object, better_direction: object) -> bool:
+    """True when a ratio is shown as LDN over control although stored harmonised.
+
+    Ratios of lower-is-better outcomes (e.g. adverse events) are stored with the sign turned
+    so that positive = better with LDN; figures show them, like the report, as LDN vs control
+    (RR < 1 = fewer events with LDN), i.e. with the sign turned back.
+    """
+    return text_or(measure) in RATIO_MEASURES and text_or(better_direction) == "lower"
+
+
+def natural(v: float, scale: str) -> float:
+    """Back-transform a plot-space value to the scale people read."""
+    if math.isnan(v):
+        return v
+    if scale == "log":
+        return math.exp(v)
+    if scale == "logit":
+        return 1.0 / (1.0 + math.exp(-v))
+    return v
+
+
+def fmt_pct1(p: float) -> str:
+    """Proportion as percent with one decimal (``0.125`` -> ``12.5%``)."""
+    return "NA" if is_missing(p) or math.isnan(p) else f"{100 * p:.1f}%"
+
+
+def fmt_effect(est: float, lo: float, hi: float, scale: str) -> str:
+    """Effect and CI on the natural scale of ``scale`` (values in plot space)."""
+    e, a, b = (natural(float(v), scale) for v in (est, lo, hi))
+    if math.isnan(e):
+        return ""
+    if scale == "logit":
+        return f"{fmt_pct1(e)} [{fmt_pct1(a)}, {fmt_pct1(b)}]"
+    return fmt_ci(e, a, b, ratio=scale == "log")
+
+
+def fmt_effect_interval(lo: float, hi: float, scale: str) -> str:
+    """An interval alone (prediction interval) on the natural scale."""
+    a, b = (natural(float(v), scale) for v in (lo, hi))
+    if scale == "logit":
+        return f"[{fmt_pct1(a)}, {fmt_pct1(b)}]"
+    return fmt_interval(a, b, ratio=scale == "log")

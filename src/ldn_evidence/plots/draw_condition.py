@@ -141,7 +141,8 @@ def draw_evidence_map(t: EvidenceMapTable, condition_label: str) -> Figure:
         "Every analysis of the condition, pooled estimate with 95% CI and prediction interval, "
         "grouped by outcome domain; coloured by "
         + ("GRADE certainty" if t.color_by == "certainty" else "design stratum")
-        + ". Positive = better with LDN (ratios > 1)."
+        + ". Standardized and mean differences: positive = better with LDN; ratios: LDN vs "
+        "control (the row says which side is better)."
     )
     legend_h = 0.35
     notes_h = _notes_height(me, width, t.notes)

@@ -21,9 +21,12 @@ from ._text import (
     ROB_LABEL,
     design_label,
     domain_label,
-    fmt_ci,
-    fmt_interval,
+    flag,
+    flips,
+    fmt_effect,
+    fmt_effect_interval,
     is_missing,
+    measure_scale,
     stratum_label,
     study_label,
     text_or,
@@ -47,12 +50,13 @@ __all__ = [
 # ------------------------------------------------------------------------------------------
 
 #: Scale families of the evidence map: (key, panel title, measures, log scale).
-FAMILIES: tuple[tuple[str, str, frozenset[str], bool], ...] = (
-    ("std", "Standardized (SMD, SMC)", frozenset({"SMD", "SMDH", "SMCR", "SMCC"}), False),
-    ("ratio", "Ratio (RR, OR; log scale)", frozenset(RATIO_MEASURES), True),
-    ("rd", "Risk difference", frozenset({"RD"}), False),
-    ("pr", "Proportion", frozenset({"PR"}), False),
-    ("raw", "Mean difference (own units)", frozenset({"MD", "MC"}), False),
+FAMILIES: tuple[tuple[str, str, frozenset[str], str], ...] = (
+    ("std", "Standardized (SMD, SMC)", frozenset({"SMD", "SMDH", "SMCR", "SMCC"}), "linear"),
+    ("ratio", "Ratio, LDN vs control (log scale)", frozenset(RATIO_MEASURES), "log"),
+    ("rd", "Risk difference", frozenset({"RD"}), "linear"),
+    ("plo", "Proportion (single arm; logit scale)", frozenset({"PLO"}), "logit"),
+    ("pr", "Proportion (single arm)", frozenset({"PR"}), "linear"),
+    ("raw", "Mean difference / change (own units)", frozenset({"MD", "MC"}), "linear"),
 )
 CERTAINTY_ORDER = ("high", "moderate", "low", "very_low")
 STRATUM_ORDER = (
@@ -177,23 +181,24 @@ def build_evidence_map_table(
         for r in g.itertuples():
             measure = text_or(r.measure)
             fam = _family_of(measure)
-            log = measure in RATIO_MEASURES
+            kind = measure_scale(measure)
             est, lo, hi = _f(r.estimate), _f(r.ci_low), _f(r.ci_high)
-            pooled = bool(r.pooled) and int(r.k) >= 2
+            pooled = flag(r.pooled) and int(r.k) >= 2
             pil, pih = (_f(r.pi_low), _f(r.pi_high)) if pooled and int(r.k) >= 3 else (np.nan,) * 2
-
-            def nat(v, _log=log):
-                return math.exp(v) if _log and not math.isnan(v) else v
-
-            eff = fmt_ci(nat(est), nat(lo), nat(hi), ratio=log)
+            flip = flips(measure, getattr(r, "better_direction", None))
+            if flip:  # shown as LDN vs control, like the forest plot and the report
+                est, lo, hi, pil, pih = -est, -hi, -lo, -pih, -pil
+            eff = fmt_effect(est, lo, hi, kind)
             if not math.isnan(pil):
-                eff += f"; PI {fmt_interval(nat(pil), nat(pih), ratio=log)}"
+                eff += f"; PI {fmt_effect_interval(pil, pih, kind)}"
             n = r.n_participants
             detail = f"{MEASURE_ABBREVIATION.get(measure, measure)} \u00b7 k = {int(r.k)}"
             if not is_missing(n):
                 detail += f" \u00b7 n = {int(n)}"
             if not pooled:
                 detail += " \u00b7 single study"
+            if kind == "log":
+                detail += " \u00b7 < 1 = fewer with LDN" if flip else " \u00b7 > 1 = more with LDN"
             rows.append(
                 {
                     "kind": "analysis",
@@ -240,13 +245,12 @@ def build_evidence_map_table(
     for c in ("detail", "measure", "color_key", "effect", "analysis_id"):
         rt[c] = rt[c].fillna("").astype(str)
     families = []
-    for key, title, _, log in FAMILIES:
+    for key, title, _, kind in FAMILIES:
         if key in fam_vals:
             core, ext = fam_vals[key]
-            null = None if key == "pr" else 0.0
-            families.append(
-                MapFamily(key, title, choose_axis(core, ext, log_scale=log, null=null, max_ticks=5))
-            )
+            null = None if key in ("pr", "plo") else 0.0
+            axis = choose_axis(core, ext, scale=kind, null=null, max_ticks=5)
+            families.append(MapFamily(key, title, axis))
     notes.append(
         "Marker area is proportional to the number of participants; filled = pooled "
         "(line: 95% CI, thin extension: prediction interval), open = single study (not pooled)."
@@ -588,7 +592,8 @@ def build_flow_table(
         (reason, len(ids), tuple(sorted(ids))) for reason, ids in sorted(reasons.items())
     )
     main = analyses[analyses["scenario"] == "main"]
-    pooled_ids = set(main.loc[main["pooled"].astype(bool) & (main["k"] >= 2), "analysis_id"])
+    is_pooled = main["pooled"].map(flag).astype(bool) & (main["k"] >= 2)
+    pooled_ids = set(main.loc[is_pooled, "analysis_id"])
     mem = members[members["scenario"] == "main"]
     in_pooled = set(mem.loc[mem["analysis_id"].isin(pooled_ids), "study_id"].astype(str))
     in_any = set(mem["study_id"].astype(str))

@@ -16,24 +16,26 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from ._axis import Axis, choose_axis
 from ._text import (
     INDIRECT_TIERS,
     MEASURE_ABBREVIATION,
-    RATIO_MEASURES,
     TIER_FOOTNOTE,
     TIER_MARK,
     design_label,
-    fmt_ci,
+    flag,
+    flips,
+    fmt_effect,
+    fmt_effect_interval,
     fmt_int,
-    fmt_interval,
     fmt_num,
     fmt_p,
     is_missing,
+    measure_scale,
     stratum_label,
+    study_label,
     text_or,
 )
 
@@ -153,16 +155,8 @@ def _f(x: object) -> float:
     return float("nan") if is_missing(x) else float(x)  # type: ignore[arg-type]
 
 
-def _natural(v: float, log_scale: bool) -> float:
-    if math.isnan(v):
-        return v
-    return math.exp(v) if log_scale else v
-
-
-def _nat_ci(est: float, lo: float, hi: float, log_scale: bool) -> str:
-    return fmt_ci(
-        _natural(est, log_scale), _natural(lo, log_scale), _natural(hi, log_scale), ratio=log_scale
-    )
+def _nat_ci(est: float, lo: float, hi: float, scale: str) -> str:
+    return fmt_effect(est, lo, hi, scale)
 
 
 def _fmt_tau2(*vals: float) -> list[str]:
@@ -200,14 +194,19 @@ def heterogeneity_text(row: Mapping[str, object], *, compact: bool = False) -> s
     )
 
 
-def overall_test_text(row: Mapping[str, object]) -> str:
-    """``"Test for overall effect: t = 2.86, df = 3 (p = 0.065)"``."""
+def overall_test_text(row: Mapping[str, object], sign: float = 1.0, h0: str = "") -> str:
+    """``"Test for overall effect: t = 2.86, df = 3 (p = 0.065)"``.
+
+    ``sign`` = -1 turns the statistic with a displayed orientation; ``h0`` names the null
+    hypothesis when it is not "no effect" (e.g. a proportion of 50% on the logit scale).
+    """
     test = text_or(row.get("test"), "z")
-    stat, df = _f(row.get("stat")), _f(row.get("df"))
+    stat, df = sign * _f(row.get("stat")), _f(row.get("df"))
     stat_s = "NA" if math.isnan(stat) else f"{stat:.2f}".replace("-", "\u2212")
+    head = "Test for overall effect" + (f" (H0: {h0})" if h0 else "")
     if test == "z" or math.isnan(df):
-        return f"Test for overall effect: z = {stat_s} ({fmt_p(row.get('pval'))})"
-    return f"Test for overall effect: t = {stat_s}, df = {df:.0f} ({fmt_p(row.get('pval'))})"
+        return f"{head}: z = {stat_s} ({fmt_p(row.get('pval'))})"
+    return f"{head}: t = {stat_s}, df = {df:.0f} ({fmt_p(row.get('pval'))})"
 
 
 def method_text(row: Mapping[str, object]) -> str:
@@ -228,7 +227,8 @@ def method_text(row: Mapping[str, object]) -> str:
     tcm = text_or(row.get("tau2_ci_method"))
     if tcm == "q-profile":
         parts.append("Q-profile CIs for \u03c4\u00b2 and I\u00b2")
-    if row.get("converged") is False or row.get("converged") is np.False_:
+    conv = row.get("converged")
+    if not is_missing(conv) and not bool(conv):
         parts.append("estimator did not converge")
     return "Method: " + "; ".join(parts) + "."
 
@@ -272,15 +272,23 @@ def build_forest_table(
     """
     a = dict(analysis)
     measure = text_or(a.get("measure"), text_or(members["measure"].iloc[0]) if len(members) else "")
-    log_scale = measure in RATIO_MEASURES
+    scale_kind = measure_scale(measure)
+    log_scale = scale_kind == "log"
+    flip = flips(measure, a.get("better_direction"))
+    sign = -1.0 if flip else 1.0
     k = int(_f(a.get("k"))) if not is_missing(a.get("k")) else len(members)
-    pooled = bool(a.get("pooled")) and k >= 2
+    pooled = flag(a.get("pooled")) and k >= 2
     abbr = MEASURE_ABBREVIATION.get(measure, measure)
     level = _f(a.get("level"))
     level_pct = 95 if math.isnan(level) else round(100 * level)
     binary = measure in BINARY_MEASURES
     single_arm = len(members) > 0 and members["n_ctl"].isna().all() if "n_ctl" in members else True
-    null: float | None = None if measure == "PR" else 0.0
+    null: float | None = None if measure in ("PR", "PLO") else 0.0
+
+    def oriented(v: object, lo_: object, hi_: object) -> tuple[float, float, float]:
+        """Plot-space value and interval; ratios of lower-is-better outcomes turned back."""
+        x, a_, b_ = _f(v), _f(lo_), _f(hi_)
+        return (sign * x, sign * b_, sign * a_) if flip else (x, a_, b_)
 
     m = members.copy()
     if "subgroup" not in m:
@@ -289,7 +297,10 @@ def build_forest_table(
     if by and m["subgroup"].isna().all() and by in m:
         m["subgroup"] = m[by]
     has_sub = bool(by) and m["subgroup"].notna().any()
-    m["_label"] = m["label"].map(text_or) if "label" in m else m["study_id"].map(text_or)
+    # display label; a bare study id (``Bruun2024``) gets its year spaced off
+    lab = m["label"].map(text_or) if "label" in m else m["study_id"].map(text_or)
+    sid = m["study_id"].map(text_or)
+    m["_label"] = [study_label(x) if x == s else x for x, s in zip(lab, sid, strict=True)]
     dup = m["_label"].duplicated(keep=False)
     if dup.any():
         m.loc[dup, "_label"] = (
@@ -334,7 +345,7 @@ def build_forest_table(
 
     def add_study(r: pd.Series, sub: str) -> None:
         nonlocal any_indirect, any_not_estimable
-        yi, lo, hi = _f(r.get("yi")), _f(r.get("ci_low")), _f(r.get("ci_high"))
+        yi, lo, hi = oriented(r.get("yi"), r.get("ci_low"), r.get("ci_high"))
         tier = text_or(r.get("tier"))
         indirect = tier in INDIRECT_TIERS
         any_indirect |= indirect
@@ -348,7 +359,7 @@ def build_forest_table(
             tier=tier + (TIER_MARK if indirect else ""),
             arm1=arm_text(r.get("n_ldn"), r.get("events_ldn")),
             arm2="" if single_arm else arm_text(r.get("n_ctl"), r.get("events_ctl")),
-            effect=_nat_ci(yi, lo, hi, log_scale) if estimable else "not estimable",
+            effect=_nat_ci(yi, lo, hi, scale_kind) if estimable else "not estimable",
             weight_text=(f"{w:.1f}%" if pooled and not math.isnan(w) and estimable else ""),
             weight=(0.0 if not estimable else w),
             x=yi,
@@ -386,16 +397,16 @@ def build_forest_table(
             for _, r in g.iterrows():
                 add_study(r, v)
             sr = sub_rows.get(v)
-            if sr is not None and bool(sr.get("pooled")) and int(_f(sr.get("k"))) >= 2:
+            if sr is not None and flag(sr.get("pooled")) and int(_f(sr.get("k"))) >= 2:
                 t1, t2 = totals(g)
-                est, lo, hi = _f(sr.get("estimate")), _f(sr.get("ci_low")), _f(sr.get("ci_high"))
+                est, lo, hi = oriented(sr.get("estimate"), sr.get("ci_low"), sr.get("ci_high"))
                 w = _sum_or_blank(g["weight_percent"]) if pooled else math.nan
                 add(
                     "subgroup_pooled",
                     f"Subtotal (k = {int(_f(sr.get('k')))})",
                     arm1=t1,
                     arm2=t2,
-                    effect=_nat_ci(est, lo, hi, log_scale),
+                    effect=_nat_ci(est, lo, hi, scale_kind),
                     weight_text="" if math.isnan(w) else f"{w:.1f}%",
                     x=est,
                     x_lo=lo,
@@ -423,7 +434,7 @@ def build_forest_table(
             add_study(r, "")
 
     footer: list[str] = []
-    est, lo, hi = _f(a.get("estimate")), _f(a.get("ci_low")), _f(a.get("ci_high"))
+    est, lo, hi = oriented(a.get("estimate"), a.get("ci_low"), a.get("ci_high"))
     if pooled:
         t1, t2 = totals(m)
         model = (
@@ -434,7 +445,7 @@ def build_forest_table(
             model,
             arm1=t1,
             arm2=t2,
-            effect=_nat_ci(est, lo, hi, log_scale),
+            effect=_nat_ci(est, lo, hi, scale_kind),
             weight_text="100.0%",
             x=est,
             x_lo=lo,
@@ -442,14 +453,12 @@ def build_forest_table(
             marker="diamond",
             style="bold",
         )
-        pil, pih = _f(a.get("pi_low")), _f(a.get("pi_high"))
+        _, pil, pih = oriented(a.get("estimate"), a.get("pi_low"), a.get("pi_high"))
         if k >= 3 and not (math.isnan(pil) or math.isnan(pih)):
             add(
                 "prediction",
                 "Prediction interval",
-                effect=fmt_interval(
-                    _natural(pil, log_scale), _natural(pih, log_scale), ratio=log_scale
-                ),
+                effect=fmt_effect_interval(pil, pih, scale_kind),
                 x=est,
                 x_lo=pil,
                 x_hi=pih,
@@ -457,7 +466,8 @@ def build_forest_table(
             )
         elif k == 2:
             notes.append("No prediction interval for k = 2 (it needs at least 3 studies).")
-        footer += [heterogeneity_text(a), overall_test_text(a), method_text(a)]
+        h0 = "proportion = 50%" if measure == "PLO" else "proportion = 0" if measure == "PR" else ""
+        footer += [heterogeneity_text(a), overall_test_text(a, sign, h0), method_text(a)]
     else:
         add(
             "note",
@@ -486,7 +496,7 @@ def build_forest_table(
         *study["x_hi"],
         *rt.loc[kinds.isin(["subgroup_pooled", "prediction"]), ["x_lo", "x_hi"]].to_numpy().ravel(),
     ]
-    axis = choose_axis(core, extent, log_scale=log_scale, null=null)
+    axis = choose_axis(core, extent, scale=scale_kind, null=null)
     rt["arrow_low"] = [axis.clips_low(v) for v in rt["x_lo"]]
     rt["arrow_high"] = [axis.clips_high(v) for v in rt["x_hi"]]
     rt["weight"] = rt["weight"].astype(float)
@@ -534,14 +544,23 @@ def build_forest_table(
     subtitle_bits = [stratum_label(a.get("stratum")), f"k = {k}"]
     if not is_missing(n_part):
         subtitle_bits.append(f"n = {int(n_part)}")  # type: ignore[call-overload]
-    if measure == "PR":
+    if measure in ("PR", "PLO"):
         fav_l = fav_r = ""
     else:
         fav_l = text_or(a.get("favours_label_negative"), "favours control")
         fav_r = text_or(a.get("favours_label_positive"), "favours LDN")
+        if flip:
+            fav_l, fav_r = fav_r, fav_l
     scale = text_or(a.get("scale_label"), abbr)
     if log_scale:
         scale += " (log scale)"
+        scale += (
+            ", LDN vs control: below 1 = fewer with LDN"
+            if flip
+            else ", LDN vs control: above 1 = more with LDN"
+        )
+    elif scale_kind == "logit":
+        scale = "Proportion (%, logit scale)"
     return ForestTable(
         analysis_id=text_or(a.get("analysis_id")),
         title=text_or(a.get("title"), text_or(a.get("analysis_id"))),

@@ -17,7 +17,16 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ._axis import Axis, choose_axis
-from ._text import INDIRECT_TIERS, MEASURE_ABBREVIATION, RATIO_MEASURES, is_missing, text_or
+from ._text import (
+    INDIRECT_TIERS,
+    MEASURE_ABBREVIATION,
+    flag,
+    flips,
+    is_missing,
+    measure_scale,
+    study_label,
+    text_or,
+)
 
 __all__ = ["FunnelTable", "build_funnel_table", "funnel_reason"]
 
@@ -69,7 +78,7 @@ def funnel_reason(
 ) -> str | None:
     """Why an analysis has no funnel plot (``None`` when it has one)."""
     k = len(_estimable(members))
-    if not bool(analysis.get("pooled")):
+    if not flag(analysis.get("pooled")):
         return f"k = {k}: a single study is not pooled; a funnel plot needs at least {min_k}."
     if k < min_k:
         return f"k = {k} < {min_k}: too few studies to judge funnel asymmetry (Sterne et al. 2011)."
@@ -80,14 +89,18 @@ def build_funnel_table(analysis: Mapping[str, object], members: pd.DataFrame) ->
     """Build the funnel-plot table of one analysis (when :func:`funnel_reason` is None)."""
     a = dict(analysis)
     measure = text_or(a.get("measure"))
-    log_scale = measure in RATIO_MEASURES
+    scale_kind = measure_scale(measure)
+    sign = -1.0 if flips(measure, a.get("better_direction")) else 1.0
     m = _estimable(members)
     label = m["label"] if "label" in m else m["study_id"]
     pts = pd.DataFrame(
         {
-            "label": label.map(text_or).to_numpy(),
+            "label": [
+                study_label(x) if x == s else x
+                for x, s in zip(label.map(text_or), m["study_id"].map(text_or), strict=True)
+            ],
             "study_id": m["study_id"].map(text_or).to_numpy(),
-            "x": pd.to_numeric(m["yi"]).to_numpy(float),
+            "x": sign * pd.to_numeric(m["yi"]).to_numpy(float),
             "se": pd.to_numeric(m["se"]).to_numpy(float),
             "tier": m["tier"].map(text_or).to_numpy(),
         }
@@ -95,15 +108,15 @@ def build_funnel_table(analysis: Mapping[str, object], members: pd.DataFrame) ->
     pts["indirect"] = pts["tier"].isin(INDIRECT_TIERS)
     pts = pts.sort_values(["se", "x", "study_id"], kind="mergesort").reset_index(drop=True)
     se_max = float(pts["se"].max()) * 1.08
-    est = float(a["estimate"]) if not is_missing(a.get("estimate")) else float("nan")
-    null = None if measure == "PR" else 0.0
+    est = sign * float(a["estimate"]) if not is_missing(a.get("estimate")) else float("nan")
+    null = None if measure in ("PR", "PLO") else 0.0
     z99 = CONTOURS[-1][1]
     core = [*pts["x"], est - 1.96 * se_max, est + 1.96 * se_max]
     extent = [] if null is None else [null - z99 * se_max, null + z99 * se_max]
-    axis = choose_axis(core, extent, log_scale=log_scale, null=null)
+    axis = choose_axis(core, extent, scale=scale_kind, null=null)
     scale = text_or(a.get("scale_label"), MEASURE_ABBREVIATION.get(measure, measure))
-    if log_scale:
-        scale += " (log scale)"
+    if scale_kind == "log":
+        scale += " (log scale), LDN vs control"
     return FunnelTable(
         analysis_id=text_or(a.get("analysis_id")),
         title=text_or(a.get("title"), text_or(a.get("analysis_id"))),
