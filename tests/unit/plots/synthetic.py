@@ -560,9 +560,21 @@ def build_tables() -> dict[str, pd.DataFrame]:
     return {"analyses": an, "analysis_members": mem, "narrative": narrative, "studies": studies}
 
 
-def write_condition(root: Path, *, certainty: bool = False) -> tuple[Path, Path]:
-    """Write the synthetic tables under ``root``; return ``(results_dir, processed_dir)``."""
+def write_condition(
+    root: Path, *, certainty: bool = False, only: tuple[str, ...] | None = None
+) -> tuple[Path, Path]:
+    """Write the synthetic tables under ``root``; return ``(results_dir, processed_dir)``.
+
+    ``only`` keeps the listed analyses (and the studies they use plus the narrative ones).
+    """
     t = build_tables()
+    if only is not None:
+        t["analyses"] = t["analyses"][t["analyses"]["analysis_id"].isin(only)]
+        t["analysis_members"] = t["analysis_members"][
+            t["analysis_members"]["analysis_id"].isin(only)
+        ]
+        keep = set(t["analysis_members"]["study_id"]) | set(t["narrative"]["study_id"])
+        t["studies"] = t["studies"][t["studies"]["id"].isin(keep)]
     results = root / "results" / CONDITION
     processed = root / "data" / "processed" / CONDITION
     results.mkdir(parents=True, exist_ok=True)
