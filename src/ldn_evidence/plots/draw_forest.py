@@ -24,9 +24,10 @@ GAP_IN = 0.14
 MARGIN_IN = 0.2
 LINE_IN = 0.168  # one line of 9 pt text with leading
 ROW_PAD_IN = 0.07
-TARGET_W_IN = 9.6
-PLOT_MIN_IN, PLOT_MAX_IN = 2.5, 3.6
-FOOT_PT = 8.0
+TARGET_W_IN = 8.4
+PLOT_MIN_IN, PLOT_MAX_IN = 2.3, 3.2
+FOOT_PT = 8.5
+NOTE_PT = 8.0
 
 SQUARE = "#4d4d4d"
 DIAMOND = "#1f5f99"
@@ -110,14 +111,14 @@ def draw_forest(t: ForestTable) -> Figure:
     title = me.wrap(t.title, inner_w, 11.0, "bold")
     subtitle = me.wrap(t.subtitle, inner_w, SMALL_PT)
     foot = [me.wrap(s, inner_w, FOOT_PT) for s in t.footer]
-    notes = [me.wrap(s, inner_w, 7.5) for s in t.footnotes]
+    notes = [me.wrap(s, inner_w, NOTE_PT) for s in t.footnotes]
 
     title_h = (title.count("\n") + 1) * 0.21 + (subtitle.count("\n") + 1) * 0.16 + 0.1
     header_h = 2 * LINE_IN + 0.06
     rows_h = float(sum(heights)) + 0.05
     axis_h = 0.78 if (t.favours_left or t.favours_right) else 0.56
-    foot_h = sum((s.count("\n") + 1) * 0.15 for s in foot) + sum(
-        (s.count("\n") + 1) * 0.14 for s in notes
+    foot_h = sum((s.count("\n") + 1) * 0.16 for s in foot) + sum(
+        (s.count("\n") + 1) * 0.15 for s in notes
     )
     foot_h += 0.12 if foot or notes else 0.0
     height = MARGIN_IN + title_h + header_h + rows_h + axis_h + foot_h + MARGIN_IN
@@ -343,8 +344,8 @@ def draw_forest(t: ForestTable) -> Figure:
         y -= 0.08
     for s in foot:
         tx.text(MARGIN_IN, y, s, ha="left", va="top", fontsize=FOOT_PT, linespacing=1.2)
-        y -= (s.count("\n") + 1) * 0.15
+        y -= (s.count("\n") + 1) * 0.16
     for s in notes:
-        tx.text(MARGIN_IN, y, s, ha="left", va="top", fontsize=7.5, color=NOTE, linespacing=1.2)
-        y -= (s.count("\n") + 1) * 0.14
+        tx.text(MARGIN_IN, y, s, ha="left", va="top", fontsize=NOTE_PT, color=NOTE, linespacing=1.2)
+        y -= (s.count("\n") + 1) * 0.15
     return fig
