@@ -551,6 +551,13 @@ def build_forest_table(
         fav_r = text_or(a.get("favours_label_positive"), "favours LDN")
         if flip:
             fav_l, fav_r = fav_r, fav_l
+        no_control = text_or(a.get("stratum")) in (
+            "within_group_pre_post",
+            "observational_before_after",
+        )
+        if no_control and (fav_l, fav_r) == ("favours control", "favours LDN"):
+            # no control arm: the comparison is before vs after LDN
+            fav_l, fav_r = "worse after LDN", "better after LDN"
     scale = text_or(a.get("scale_label"), abbr)
     if log_scale:
         scale += " (log scale)"

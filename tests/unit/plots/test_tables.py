@@ -308,3 +308,9 @@ def test_table_builders_import_without_matplotlib():
         "'matplotlib imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_pre_post_favours_labels_name_before_and_after(tables):
+    ft = forest(tables, "activity_prepost")
+    assert (ft.favours_left, ft.favours_right) == ("worse after LDN", "better after LDN")
+    assert [c.key for c in ft.columns_left][-1] == "arm1"  # single arm: no control column
