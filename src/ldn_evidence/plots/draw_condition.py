@@ -256,7 +256,7 @@ def draw_evidence_map(t: EvidenceMapTable, condition_label: str) -> Figure:
                 if hi_ > a.hi:
                     ax.plot([a.hi], [yc], ">", ms=5, color=c, clip_on=False, zorder=3)
             n = r["n"]
-            s = 14 + 110 * (n / nmax if not math.isnan(n) and nmax > 0 else 0.1)
+            s = 24 + 100 * (n / nmax if not math.isnan(n) and nmax > 0 else 0.1)
             ax.scatter(
                 [r["x"]],
                 [yc],

@@ -314,3 +314,12 @@ def test_pre_post_favours_labels_name_before_and_after(tables):
     ft = forest(tables, "activity_prepost")
     assert (ft.favours_left, ft.favours_right) == ("worse after LDN", "better after LDN")
     assert [c.key for c in ft.columns_left][-1] == "arm1"  # single arm: no control column
+
+
+def test_condition_without_analyses(tables):
+    an = tables["analyses"].iloc[0:0]
+    mem = tables["analysis_members"].iloc[0:0]
+    fl = build_flow_table("s", tables["studies"], an, mem, tables["narrative"])
+    assert fl.n_pooled == fl.n_single == 0 and fl.n_narrative == fl.n_included
+    em = build_evidence_map_table("s", an, mem)
+    assert em.families == () and len(em.rows) == 0
