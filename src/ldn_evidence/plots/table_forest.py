@@ -281,7 +281,10 @@ def build_forest_table(
     abbr = MEASURE_ABBREVIATION.get(measure, measure)
     level = _f(a.get("level"))
     level_pct = 95 if math.isnan(level) else round(100 * level)
-    binary = measure in BINARY_MEASURES
+    # events/N columns for binary comparisons, and for single-arm proportions with counts
+    binary = measure in BINARY_MEASURES or (
+        measure in ("PR", "PLO") and "events_ldn" in members and members["events_ldn"].notna().any()
+    )
     single_arm = len(members) > 0 and members["n_ctl"].isna().all() if "n_ctl" in members else True
     null: float | None = None if measure in ("PR", "PLO") else 0.0
 

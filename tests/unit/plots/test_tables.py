@@ -201,7 +201,10 @@ def test_logit_proportions_on_a_percent_axis(tables):
     m["ci_low"] = m["yi"] - 0.5
     m["ci_high"] = m["yi"] + 0.5
     a["estimate"], a["ci_low"], a["ci_high"] = logit(0.53), logit(0.4), logit(0.66)
+    m["events_ldn"] = pd.array([11, 18, 13], dtype="Int64")
     ft = build_forest_table(a, m, sg)
+    assert ft.columns_left[-1].header == ("LDN", "events/N")
+    assert ft.rows.loc[ft.rows["kind"] == "study", "arm1"].tolist() == ["18/40", "13/25", "11/17"]
     assert ft.axis.scale == "logit" and ft.axis.null is None
     assert all(lab.endswith("%") for lab in ft.axis.labels)
     pooled = ft.rows[ft.rows["kind"] == "pooled"].iloc[0]
