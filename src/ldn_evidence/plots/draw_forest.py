@@ -237,9 +237,8 @@ def draw_forest(t: ForestTable) -> Figure:
                 ax.plot([a, b], [yc, yc], color="black", lw=0.9, zorder=2, solid_capstyle="butt")
             for flag, edge, mk in ((r["arrow_low"], lo, "<"), (r["arrow_high"], hi, ">")):
                 if flag:
-                    off = (-1 if mk == "<" else 1) * 0.0 * span
                     ax.plot(
-                        [edge + off],
+                        [edge],
                         [yc],
                         marker=mk,
                         markersize=arrow_pt,
