@@ -7,14 +7,18 @@ below very low (GRADE guidelines 3, Balshem et al. 2011, J Clin Epidemiol 64:401
 Nothing is rated up. Sources of each domain's rule:
 
 - risk of bias: Guyatt et al. 2011, GRADE guidelines 4, J Clin Epidemiol 64:407-415 (rate
-  down when most of the weight comes from studies at high or unclear risk);
+  down when most of the relevant evidence comes from studies at high risk), Cochrane Handbook
+  5.1 Table 12.2.d (one level for serious limitations, two for crucial ones);
 - inconsistency: Guyatt et al. 2011, GRADE guidelines 7, J Clin Epidemiol 64:1294-1302 (I^2,
   a prediction interval that reaches the null while the CI does not);
 - imprecision: Zeng et al. 2022, GRADE guidance 34, J Clin Epidemiol 150:216-224 (the CI
   against the thresholds of interest, very serious when it spans important benefit and harm;
   the optimal information size, two levels when the information is far below it) and Guyatt
-  et al. 2011, GRADE guidelines 6, J Clin Epidemiol 64:1283-1293 (about 400 participants for a
-  continuous outcome, about 300 events for a binary one);
+  et al. 2011, GRADE guidelines 6, J Clin Epidemiol 64:1283-1293 (the OIS; RR under 0.75 or
+  over 1.25 as a rough guide to appreciable benefit or harm). The OIS defaults (about 400
+  participants for a continuous outcome, about 300 events for a binary one) are GRADE's rules
+  of thumb; for an SMD of 0.2 a power calculation (two-sided alpha 0.05, power 0.8) needs
+  2 (1.96 + 0.84)^2 / 0.2^2 = 393 per group, so 400 in total is lenient;
 - indirectness: Guyatt et al. 2011, GRADE guidelines 8, J Clin Epidemiol 64:1303-1310;
 - publication bias: Guyatt et al. 2011, GRADE guidelines 5, J Clin Epidemiol 64:1277-1282, and
   the Cochrane Handbook 13.3.5.4 (funnel-plot tests only with at least 10 studies).
@@ -145,7 +149,8 @@ def rate_risk_of_bias(members: pd.DataFrame, rules: CertaintyRules) -> DomainRat
         level = 1
         head = (
             f"{_pct(high_or_unclear)} of the weight from studies at high or unclear risk "
-            f"(at or above {_pct(r.serious_share)}; high risk alone {_pct(high)})"
+            f"(at or above {_pct(r.serious_share)}; high risk alone {_pct(high)}, below "
+            f"{_pct(r.very_serious_share)} for very serious)"
         )
     else:
         level = 0

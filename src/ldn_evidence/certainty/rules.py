@@ -64,7 +64,7 @@ class RiskOfBiasRules:
     high: tuple[str, ...] = ("high",)
     unclear: tuple[str, ...] = ("some_concerns", "not_assessed")
     serious_share: float = 0.5
-    very_serious_share: float = 0.5
+    very_serious_share: float = 1.0
     weak_sources: tuple[str, ...] = (
         "conference_abstract",
         "secondary_summary",
@@ -285,7 +285,10 @@ def _check(document: Any, schema_: Mapping[str, Any], source: str) -> None:
 def _load_yaml(path: Path | str) -> Any:
     import yaml
 
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CertaintyConfigError([f"{path}: -: cannot be read ({exc.strerror})"]) from exc
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -147,10 +147,15 @@ def test_unclear_risk_minority_is_not_serious():
     assert downgrades(result) == NONE
 
 
-def test_high_risk_majority_is_very_serious():
+def test_high_risk_majority_is_serious_and_all_high_risk_very_serious():
     result = rate(mem=members(rob_overall=["high", "high", "low"]))
+    assert downgrades(result) == only(risk_of_bias=1)
+    result = rate(mem=members(rob_overall="high"))
     assert downgrades(result) == only(risk_of_bias=2)
     assert result.certainty == "low"
+    assert "100% of the weight from studies at high risk" in result.risk_of_bias_reason
+    lenient = CertaintyRules.from_mapping({"risk_of_bias": {"very_serious_share": 0.6}})
+    assert rate(mem=members(rob_overall=["high", "high", "low"]), rules=lenient).risk_of_bias == 2
 
 
 def test_weights_decide_not_study_counts():
