@@ -39,6 +39,8 @@ from ldn_evidence.certainty.grade import level_at_least
 from ldn_evidence.certainty.rules import CertaintyRules
 
 VERDICTS = ("supported", "uncertain", "not supported", "no controlled evidence")
+SCOPE = "the verdict concerns the direction and size of the effect in the domain only"
+
 CONTROLLED = ("randomized_between_arm", "nonrandomized_between_arm")
 
 CLAIM_COLUMNS = [
@@ -227,7 +229,7 @@ def assess_claims(
                 "certainty": "; ".join(f"{r['analysis_id']}: {r['certainty']}" for r in evidence),
                 "controlled_votes": votes,
                 "rationale": rationale,
-                "rule": rule,
+                "rule": rule + "; " + SCOPE,
             }
         )
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
