@@ -119,6 +119,13 @@ def _text(value) -> str:
     return "" if text.lower() in ("", "nan", "none", "<na>", "[]") else text
 
 
+def _flag(value) -> bool:
+    """True for a true boolean flag; missing values are False."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return bool(value)
+
+
 def _column(members: pd.DataFrame, name: str) -> pd.Series:
     if name in members:
         return members[name]
@@ -364,7 +371,7 @@ def rate_indirectness(members: pd.DataFrame, rules: CertaintyRules) -> DomainRat
     r = rules.indirectness
     level = 0
     parts = []
-    above = _column(members, "dose_above_ldn_range").map(lambda v: v is True or v == 1)
+    above = _column(members, "dose_above_ldn_range").map(_flag)
     dose_share = _share(members, above.to_numpy(bool))
     if above.any():
         doses = ", ".join(
@@ -405,7 +412,7 @@ def rate_indirectness(members: pd.DataFrame, rules: CertaintyRules) -> DomainRat
     if dose.isna().any():
         parts.append(f"dose not reported: {_who(members, dose.isna())} (not rated down)")
     if not parts:
-        parts.append("doses within 0.5-4.5 mg/day, no co-interventions, the condition itself")
+        parts.append("no dose above 4.5 mg/day, no co-interventions, the condition itself")
     level = min(level, 2)
     return DomainRating(level, f"{_WORD[level]}: " + "; ".join(parts))
 
