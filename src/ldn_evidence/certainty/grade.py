@@ -256,8 +256,9 @@ def assessed_scale(row: Mapping, rules: CertaintyRules) -> AssessedScale:
     if familiar is not None and all(math.isfinite(v) for v in fam):
         return AssessedScale(str(row.get("reference_sd_unit")), *fam, familiar)
     measure = str(row.get("measure"))
+    name = {"RR": "log RR", "OR": "log OR", "PLO": "logit proportion"}.get(measure, measure)
     return AssessedScale(
-        measure,
+        name,
         _f(row.get("estimate")),
         _f(row.get("ci_low")),
         _f(row.get("ci_high")),
