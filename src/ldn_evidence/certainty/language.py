@@ -2,10 +2,11 @@
 
 Santesso N, Glenton C, Dahm P, et al. GRADE guidelines 26: informative statements to
 communicate the findings of systematic reviews of interventions. J Clin Epidemiol
-2020;119:126-135 (Table 2): the certainty sets the verb's hedge (high: "reduces"; moderate:
-"probably reduces"; low: "may reduce"; very low: "the evidence is very uncertain about the
-effect of X on Y"), the size of the effect sets the rest ("slightly" for a small important
-effect; "results in little or no difference" for a trivial or no effect).
+2020;119:126-135: the certainty sets the verb's hedge (high: "reduces"; moderate: "probably
+reduces", for which the paper also offers "likely reduces"; low: "may reduce"; very low: "the
+evidence is very uncertain about the effect of X on Y"), the size of the effect sets the rest
+("slightly" for a small important effect; "results in little or no difference" for a trivial
+or no effect).
 """
 
 from __future__ import annotations
