@@ -18,6 +18,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/effects.smk"
 include: "workflow/rules/analyses.smk"
+include: "workflow/rules/certainty.smk"
+include: "workflow/rules/figures.smk"
 include: "workflow/rules/changes.smk"
 include: "workflow/rules/report.smk"
 

@@ -158,17 +158,52 @@ def _cmd_report(args: argparse.Namespace) -> int:
     for key, value in (("method", "REML"), ("test", "knha"), ("pi_method", "default")):
         config["analysis"].setdefault(key, value)
     claims = pd.read_parquet(args.claims) if args.claims and Path(args.claims).exists() else None
+    source = Path(args.claims_source) if args.claims_source else None
+    claims_source = pd.read_csv(source) if source and source.exists() else None
     changes = (
         json.loads(Path(args.changes).read_text(encoding="utf-8"))
         if args.changes and Path(args.changes).exists()
         else None
     )
     ctx = context(
-        args.conditions, Path(args.results_dir), Path(args.processed_dir), config, claims, changes
+        args.conditions,
+        Path(args.results_dir),
+        Path(args.processed_dir),
+        config,
+        claims,
+        changes,
+        claims_source,
     )
     html, markdown = render(ctx, Path(args.out_dir))
     print(f"report written: {html} and {markdown}")
     return 0
+
+
+def _cmd_figures(args: argparse.Namespace) -> int:
+    from ldn_evidence.plots import render_condition_figures
+
+    index = render_condition_figures(
+        args.condition, Path(args.results_dir), Path(args.processed_dir), Path(args.out_dir)
+    )
+    print(
+        f"{args.condition}: {len(index['figures'])} figures drawn, "
+        f"{len(index['not_drawn'])} not drawn (reasons in index.json) -> {args.out_dir}"
+    )
+    return 0
+
+
+def _cmd_certainty(args: argparse.Namespace) -> int:
+    from ldn_evidence.certainty.output import certainty_main
+
+    return certainty_main(
+        args.condition, args.results_dir, args.config, args.overrides, args.processed_dir
+    )
+
+
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from ldn_evidence.certainty.output import claims_main
+
+    return claims_main(args.conditions, args.claims, args.results_dir, args.config, args.out_dir)
 
 
 def _cmd_changes(args: argparse.Namespace) -> int:
@@ -239,6 +274,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", required=True, help="results/<condition>")
     p.set_defaults(func=_cmd_analyses)
 
+    p = sub.add_parser("figures", help="draw one condition's figures (PNG + SVG)")
+    p.add_argument("--condition", required=True)
+    p.add_argument("--results-dir", required=True, help="results/<condition>")
+    p.add_argument("--processed-dir", required=True, help="data/processed/<condition>")
+    p.add_argument("--out-dir", required=True, help="results/<condition>/figures")
+    p.set_defaults(func=_cmd_figures)
+
+    p = sub.add_parser("certainty", help="GRADE certainty of one condition's analyses")
+    p.add_argument("--condition", required=True)
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--processed-dir", default="data/processed")
+    p.add_argument("--config", default="config/certainty.yaml")
+    p.add_argument("--overrides", default="config/certainty_overrides.yaml")
+    p.set_defaults(func=_cmd_certainty)
+
+    p = sub.add_parser("claims", help="set the popular claims against the evidence")
+    p.add_argument("--conditions", nargs="+", required=True)
+    p.add_argument("--claims", default="data/reference/claims.csv")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--config", default="config/certainty.yaml")
+    p.add_argument("--out-dir", default=None)
+    p.set_defaults(func=_cmd_claims)
+
     p = sub.add_parser("changes", help="what this run changed, against the committed results")
     p.add_argument("--conditions", nargs="+", required=True)
     p.add_argument("--results-dir", default="results")
@@ -253,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default="config/config.yaml")
     p.add_argument("--claims", help="results/claims.parquet (optional)")
     p.add_argument("--changes", help="results/changes.json (optional)")
+    p.add_argument("--claims-source", default="data/reference/claims.csv")
     p.add_argument("--out-dir", default="results/report")
     p.set_defaults(func=_cmd_report)
 

@@ -6,7 +6,7 @@ rule changes:
         expand(
             f"{RESULTS_DIR}/{{condition}}/{{table}}.parquet",
             condition=CONDITIONS,
-            table=("analyses", "analysis_members"),
+            table=("analyses", "analysis_members", "certainty"),
         ),
     output:
         markdown=f"{RESULTS_DIR}/changes.md",

@@ -82,6 +82,9 @@ def get_final_output():
             for ext in ("parquet", "csv")
         ]
         outputs.append(f"{RESULTS_DIR}/{condition}/analyses.json")
+        outputs.append(f"{RESULTS_DIR}/{condition}/certainty.parquet")
+        outputs.append(f"{RESULTS_DIR}/{condition}/figures/index.json")
     outputs += [f"{RESULTS_DIR}/report/index.html", f"{RESULTS_DIR}/report/summary.md"]
     outputs += [f"{RESULTS_DIR}/changes.md", f"{RESULTS_DIR}/changes.json"]
+    outputs += [f"{RESULTS_DIR}/claims.parquet", f"{RESULTS_DIR}/claims.csv"]
     return outputs

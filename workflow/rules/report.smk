@@ -6,6 +6,8 @@ def report_inputs(wildcards):
     tables = ("analyses", "analysis_members", "narrative", "vote_counts", "published_comparison")
     inputs = [f"{RESULTS_DIR}/{c}/{t}.parquet" for c in CONDITIONS for t in tables]
     inputs += [f"{PROCESSED_DIR}/{c}/{t}.parquet" for c in CONDITIONS for t in ("studies", "effects")]
+    inputs += [f"{RESULTS_DIR}/{c}/certainty.parquet" for c in CONDITIONS]
+    inputs += [f"{RESULTS_DIR}/{c}/figures/index.json" for c in CONDITIONS]
     return inputs
 
 
@@ -14,6 +16,8 @@ rule report:
         report_inputs,
         config="config/config.yaml",
         changes=f"{RESULTS_DIR}/changes.json",
+        claims=f"{RESULTS_DIR}/claims.parquet",
+        claims_source="data/reference/claims.csv",
     output:
         html=report(
             f"{RESULTS_DIR}/report/index.html",
@@ -39,5 +43,6 @@ rule report:
     shell:
         "{params.ldn} report --conditions {params.conditions} --results-dir {params.results:q}"
         " --processed-dir {params.processed:q} --config {input.config:q}"
-        " --changes {input.changes:q}"
+        " --changes {input.changes:q} --claims {input.claims:q}"
+        " --claims-source {input.claims_source:q}"
         " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"

@@ -158,7 +158,7 @@ def run_condition(
             rows.append(_bayes_row(analysis, main, bayes))
     analyses_frame = _analyses_frame(rows)
     members_frame = _members_frame(member_rows)
-    narrative = narrative_synthesis(effects, members_frame, analyses_frame, studies)
+    narrative = narrative_synthesis(effects, members_frame, analyses_frame, studies, outcomes)
     votes = vote_counts(narrative)
     comparison = published_comparison(analyses, analyses_frame, members_frame, published)
     return {
@@ -486,9 +486,13 @@ def _members_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
 _DIRECTIONS = ("better_with_ldn", "worse_with_ldn", "no_clear_difference", "not_reported")
 
 
-def _direction(row) -> tuple[str, str]:
+def _direction(row, reported: Mapping[str, Any] | None = None) -> tuple[str, str]:
     """Direction of effect of one outcome and the rule that gave it (SWiM; Cochrane 12.2.2:
-    the direction of the point estimate, whatever its significance)."""
+    the direction of the point estimate, whatever its significance).
+
+    In order: the sign of the effect size; the source's words (``direction_reported``); the
+    sign of a difference in the reported numbers (:func:`_direction_from_numbers`).
+    """
     if row.tier != "F" and row.measure != "PLO" and math.isfinite(row.yi):
         if row.yi > 0:
             return "better_with_ldn", f"sign of the effect ({row.measure} {row.yi:.3g} > 0)"
@@ -497,13 +501,80 @@ def _direction(row) -> tuple[str, str]:
         return "no_clear_difference", "effect exactly 0"
     if isinstance(row.direction_reported, str) and row.direction_reported:
         return row.direction_reported, "as the source words it (direction_reported)"
+    if reported is not None:
+        found = _direction_from_numbers(reported, row.stratum)
+        if found is not None:
+            return found
     return "not_reported", "no direction can be read from the numbers or the words"
 
 
+def _num(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return out
+
+
+def _direction_from_numbers(outcome: Mapping[str, Any], stratum: str) -> tuple[str, str] | None:
+    """The direction of a difference in the reported numbers, when no effect size exists.
+
+    Between arms: LDN minus comparator in means, changes, percentages or risks. Within a group
+    (no comparator): follow-up minus baseline, or the reported change. The sign is read with
+    the outcome's better direction; "improvement_reported" changes count as improvements.
+    """
+    better = outcome.get("better_direction")
+    pairs = []
+    if stratum in ("randomized_between_arm", "nonrandomized_between_arm"):
+        for a, b, what in (
+            ("mean_ldn", "mean_ctl", "means"),
+            ("mean_change_ldn", "mean_change_ctl", "mean changes"),
+            ("pct_ldn", "pct_ctl", "percentages"),
+        ):
+            pairs.append((_num(outcome.get(a)) - _num(outcome.get(b)), what))
+        events = [
+            _num(outcome.get(k)) for k in ("events_ldn", "total_ldn", "events_ctl", "total_ctl")
+        ]
+        if all(math.isfinite(x) for x in events) and events[1] and events[3]:
+            pairs.append((events[0] / events[1] - events[2] / events[3], "risks"))
+    elif stratum in ("within_group_pre_post", "observational_before_after"):
+        pairs.append(
+            (
+                _num(outcome.get("mean_ldn")) - _num(outcome.get("mean_baseline_ldn")),
+                "means (follow-up minus baseline)",
+            )
+        )
+        pairs.append((_num(outcome.get("mean_change_ldn")), "change"))
+    for difference, what in pairs:
+        if not math.isfinite(difference):
+            continue
+        if difference == 0:
+            return "no_clear_difference", f"no difference in the reported {what}"
+        if better == "improvement_reported":
+            improved = difference > 0
+        elif better in ("higher", "lower"):
+            improved = (difference > 0) == (better == "higher")
+        else:
+            return None
+        direction = "better_with_ldn" if improved else "worse_with_ldn"
+        return direction, (
+            f"sign of the difference in the reported {what} ({difference:+.3g}; {better} is "
+            "better); no effect size"
+        )
+    return None
+
+
 def narrative_synthesis(
-    effects: pd.DataFrame, members: pd.DataFrame, analyses: pd.DataFrame, studies: pd.DataFrame
+    effects: pd.DataFrame,
+    members: pd.DataFrame,
+    analyses: pd.DataFrame,
+    studies: pd.DataFrame,
+    outcomes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every outcome not in a pooled main analysis, with its direction and why not pooled."""
+    reported = {}
+    if outcomes is not None:
+        reported = {(r["study_id"], r["outcome_id"]): r for r in outcomes.to_dict("records")}
     main = analyses[analyses.scenario == "main"]
     pooled_ids = set(main.analysis_id[main.k >= 2])
     in_main = members[members.scenario == "main"]
@@ -523,7 +594,7 @@ def narrative_synthesis(
         key = (row.study_id, row.outcome_id)
         if key in pooled:
             continue
-        direction, basis = _direction(row)
+        direction, basis = _direction(row, reported.get(key))
         if row.inclusion_status == "exclude":
             disposition, reason = "excluded_study", row.not_computable_reason
         elif key in single:

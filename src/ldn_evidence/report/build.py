@@ -167,6 +167,31 @@ def _assumed_risk(members: list[dict[str, Any]]) -> float:
     return events / total if total else math.nan
 
 
+#: GRADE domains as the certainty table names them, with their labels.
+GRADE_DOMAINS = {
+    "risk_of_bias": "Risk of bias",
+    "inconsistency": "Inconsistency",
+    "indirectness": "Indirectness",
+    "imprecision": "Imprecision",
+    "publication_bias": "Publication bias",
+}
+
+
+def _certainty(row: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The certainty row with its footnotes: every domain rated down, and why."""
+    if row is None:
+        return None
+    footnotes = []
+    for key, label in GRADE_DOMAINS.items():
+        level = row.get(key)
+        if level and int(level) > 0:
+            grade = "very serious" if int(level) >= 2 else "serious"
+            footnotes.append(f"{label} ({grade}): {row.get(f'{key}_reason')}")
+    if row.get("override_applied"):
+        footnotes.append(f"Override: {row.get('override_reason')}")
+    return {**row, "footnotes": footnotes}
+
+
 def condition_data(condition: str, results: Path, processed: Path) -> ConditionData:
     studies = _read(processed / condition / "studies.parquet")
     effects = _read(processed / condition / "effects.parquet")
@@ -185,12 +210,12 @@ def condition_data(condition: str, results: Path, processed: Path) -> ConditionD
     notes: dict[str, str] = {}
     if index_path.exists():
         index = json.loads(index_path.read_text(encoding="utf-8"))
-        for name, entry in _figure_entries(index):
-            png = res / "figures" / f"{name}.png"
-            if entry.get("written", True) and png.exists():
-                figures[name] = _figure_uri(png)
-            elif entry.get("reason"):
-                notes[name] = entry["reason"]
+        for entry in index.get("figures", []):
+            png = res / "figures" / f"{entry['name']}.png"
+            if png.exists():
+                figures[entry["name"]] = _figure_uri(png)
+        for entry in index.get("not_drawn", []):
+            notes[entry["name"]] = entry.get("reason", "")
 
     analysis_list = []
     main_rows = analyses[analyses.scenario == "main"] if not analyses.empty else analyses
@@ -209,7 +234,7 @@ def condition_data(condition: str, results: Path, processed: Path) -> ConditionD
             "ratio_note": ratio_note(main, measure),
             "members": mem,
             "scenarios": scen,
-            "certainty": certainty_by_id.get(aid),
+            "certainty": _certainty(certainty_by_id.get(aid)),
             "forest": figures.get(f"forest_{aid}"),
             "forest_note": notes.get(f"forest_{aid}"),
             "familiar": (
@@ -266,17 +291,3 @@ def condition_data(condition: str, results: Path, processed: Path) -> ConditionD
             "outcomes": int(sum(tiers.values())),
         },
     )
-
-
-def _figure_entries(index: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    """Figure names and entries from ``figures/index.json`` (written or with a reason)."""
-    entries = []
-    figures = index.get("figures", index)
-    if isinstance(figures, Mapping):
-        for name, entry in figures.items():
-            entries.append((name, entry if isinstance(entry, Mapping) else {}))
-    elif isinstance(figures, Sequence):
-        for entry in figures:
-            if isinstance(entry, Mapping) and "name" in entry:
-                entries.append((entry["name"], entry))
-    return entries

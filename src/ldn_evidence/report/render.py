@@ -48,6 +48,7 @@ def environment():
         STRATUM_TITLES=STRATUM_TITLES,
         effect_text=build.effect_text,
         interval_text=build.interval_text,
+        GRADE_DOMAINS=build.GRADE_DOMAINS,
     )
     return env
 
@@ -59,12 +60,17 @@ def context(
     config: Mapping[str, Any],
     claims: pd.DataFrame | None = None,
     changes: Mapping[str, Any] | None = None,
+    claims_source: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     data = [build.condition_data(c, results, processed) for c in conditions]
     analysis_conditions = {a["analysis_id"]: d.condition for d in data for a in d.analyses}
     claim_rows = []
     if claims is not None and not claims.empty:
+        where = {}
+        if claims_source is not None:
+            where = dict(zip(claims_source.claim_id, claims_source.where_made, strict=True))
         for row in build._records(claims):
+            row["where_made"] = where.get(row.get("claim_id"))
             ids = [i.strip() for i in str(row.get("analysis_ids") or "").split(";") if i.strip()]
             row["links"] = [(i, f"#a-{i}") for i in ids if i in analysis_conditions]
             claim_rows.append(row)

@@ -1,0 +1,47 @@
+# Stage 5: GRADE certainty per analysis (config/certainty.yaml), and the claims check.
+
+
+rule certainty:
+    input:
+        analyses=f"{RESULTS_DIR}/{{condition}}/analyses.parquet",
+        members=f"{RESULTS_DIR}/{{condition}}/analysis_members.parquet",
+        effects=PROCESSED_DIR / "{condition}" / "effects.parquet",
+        rules="config/certainty.yaml",
+        overrides="config/certainty_overrides.yaml",
+    output:
+        multiext(f"{RESULTS_DIR}/{{condition}}/certainty", ".parquet", ".csv"),
+    log:
+        "logs/certainty/{condition}.log",
+    params:
+        ldn=LDN,
+    threads: 1
+    resources:
+        mem_mb=1000,
+    shell:
+        "{params.ldn} certainty --condition {wildcards.condition} --results-dir {RESULTS_DIR}"
+        " --processed-dir {PROCESSED_DIR} --config {input.rules:q}"
+        " --overrides {input.overrides:q} 2>&1 | tee {log:q}"
+
+
+rule claims:
+    input:
+        expand(
+            f"{RESULTS_DIR}/{{condition}}/{{table}}.parquet",
+            condition=CONDITIONS,
+            table=("analyses", "certainty", "narrative", "vote_counts"),
+        ),
+        claims="data/reference/claims.csv",
+        rules="config/certainty.yaml",
+    output:
+        multiext(f"{RESULTS_DIR}/claims", ".parquet", ".csv"),
+    log:
+        "logs/claims.log",
+    params:
+        ldn=LDN,
+        conditions=" ".join(CONDITIONS),
+    threads: 1
+    resources:
+        mem_mb=1000,
+    shell:
+        "{params.ldn} claims --conditions {params.conditions} --claims {input.claims:q}"
+        " --results-dir {RESULTS_DIR} --config {input.rules:q} 2>&1 | tee {log:q}"

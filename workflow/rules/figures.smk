@@ -1,0 +1,26 @@
+# Stage 4: every figure of a condition (forest and funnel plots, evidence map, effect
+# direction, risk of bias, study flow) as PNG and SVG, from the result tables only.
+
+
+rule figures:
+    input:
+        analyses=f"{RESULTS_DIR}/{{condition}}/analyses.parquet",
+        members=f"{RESULTS_DIR}/{{condition}}/analysis_members.parquet",
+        narrative=f"{RESULTS_DIR}/{{condition}}/narrative.parquet",
+        certainty=f"{RESULTS_DIR}/{{condition}}/certainty.parquet",
+        studies=PROCESSED_DIR / "{condition}" / "studies.parquet",
+    output:
+        index=f"{RESULTS_DIR}/{{condition}}/figures/index.json",
+    log:
+        "logs/figures/{condition}.log",
+    params:
+        ldn=LDN,
+        results=lambda wc: f"{RESULTS_DIR}/{wc.condition}",
+        processed=lambda wc: PROCESSED_DIR / wc.condition,
+        out_dir=lambda wc: f"{RESULTS_DIR}/{wc.condition}/figures",
+    threads: 1
+    resources:
+        mem_mb=1500,
+    shell:
+        "{params.ldn} figures --condition {wildcards.condition} --results-dir {params.results:q}"
+        " --processed-dir {params.processed:q} --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
