@@ -478,7 +478,7 @@ def layout_issues(
     """
     raw_dir = Path(raw_dir)
     issues: list[Issue] = []
-    by_id: dict[str, list[Path]] = {}
+    by_id: dict[str, list[tuple[bool, Path]]] = {}
     unconfigured: dict[str, int] = {}
     where = f"{raw_dir.as_posix()}/<condition>/"
     choices = ", ".join(conditions)
@@ -490,7 +490,6 @@ def layout_issues(
         if not is_study_file_name(path.name):
             continue
         parts = path.relative_to(raw_dir).parts
-        by_id.setdefault(os.path.splitext(path.name)[0], []).append(path)
         problem = None
         if len(parts) == 1:
             problem = f"study file directly in {raw_dir.as_posix()}/"
@@ -512,7 +511,10 @@ def layout_issues(
         if problem:
             message = f"{problem} (expected {where} with one of: {choices})"
             issues.append(Issue(shown, FILE_RECORD, WHOLE_FILE, message))
-    for study_id, files in sorted(by_id.items()):
+        # A file in its place is the one the others are reported against.
+        by_id.setdefault(os.path.splitext(path.name)[0], []).append((problem is not None, path))
+    for study_id, entries in sorted(by_id.items()):
+        files = [path for _, path in sorted(entries)]
         for later in files[1:]:
             issues.append(
                 Issue(
