@@ -165,7 +165,7 @@ class _StudyLoader(yaml.SafeLoader):
 
     # -- scanning: bound the nesting of [ and { before the scanner tracks each one ----------
     def fetch_flow_collection_start(self, TokenClass):
-        if self.flow_level >= MAX_DEPTH:
+        if self.flow_level >= MAX_DEPTH - 1:  # the top-level mapping is one level
             raise _Refused(self.get_mark(), _TOO_DEEP, "the few levels of a study file")
         super().fetch_flow_collection_start(TokenClass)
 
@@ -295,7 +295,7 @@ def _where(mark: yaml.Mark | None) -> str:
 
 
 def _size(n_bytes: int) -> str:
-    return f"{n_bytes / 1024:,.0f} KB" if n_bytes < 1024**2 else f"{n_bytes / 1024**2:,.1f} MB"
+    return f"{-(-n_bytes // 1024):,} KB" if n_bytes < 1024**2 else f"{n_bytes / 1024**2:,.1f} MB"
 
 
 def _too_large(path: Path | str, n_bytes: int) -> StudyFileError:

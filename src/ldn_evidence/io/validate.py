@@ -110,25 +110,30 @@ class _Reporter:
         self.add(record, field or "-", message)
 
 
-def _one_of(allowed: list[str], what: str, word: Any = None) -> str:
+def _one_of(allowed: list[str], what: str, word: Any, docs: str) -> str:
     """``one of: a, b, c`` when that is short, else a pointer to the documentation."""
     listed = ", ".join(allowed)
     if len(listed) > _MAX_LIST_CHARS:
-        listed = f"one of the {len(allowed)} {what} in docs/study-files.md"
+        listed = f"one of the {len(allowed)} {what} in {docs}"
     else:
         listed = f"one of: {listed}"
     return listed + _suggest(word, allowed)
 
 
-def _schema_messages(error: ValidationError) -> Iterator[tuple[list[Any], str]]:
-    """Turn one jsonschema error into (path, message) pairs in the project's wording."""
+def _schema_messages(
+    error: ValidationError, docs: str = "docs/study-files.md"
+) -> Iterator[tuple[list[Any], str]]:
+    """Turn one jsonschema error into (path, message) pairs in the project's wording.
+
+    ``docs`` is where a list of allowed values too long for one line is pointed to.
+    """
     path = list(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     value, rule, instance = error.validator_value, error.validator, error.instance
     if rule == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
         for key in sorted(set(instance) - set(allowed), key=str):
-            yield [*path, key], f"unknown field (expected {_one_of(allowed, 'fields', key)})"
+            yield [*path, key], f"unknown field (expected {_one_of(allowed, 'fields', key, docs)})"
     elif rule == "required":
         for key in value:
             if key not in instance:
@@ -138,7 +143,7 @@ def _schema_messages(error: ValidationError) -> Iterator[tuple[list[Any], str]]:
         yield (
             path,
             f"{show(instance)} is not an allowed value "
-            f"(expected {_one_of(allowed, 'values', instance)})",
+            f"(expected {_one_of(allowed, 'values', instance, docs)})",
         )
     elif rule == "type":
         expected = [value] if isinstance(value, str) else value
@@ -190,7 +195,7 @@ def config_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> lis
     lines = []
     errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: [str(p) for p in e.path])
     for error in errors:
-        for path, message in _schema_messages(error):
+        for path, message in _schema_messages(error, docs="config/README.md"):
             key = ".".join(str(p) for p in path) or "-"
             lines.append(f"config/config.yaml: {excerpt(key)}: {message}")
     return list(dict.fromkeys(lines))
