@@ -7,9 +7,9 @@ them; no text cell may hold the string ``'nan'``.
 import csv
 
 import pandas as pd
+from tests.unit.io.test_validate import minimal_study
 
 from ldn_evidence.io.tables import outcomes_table, studies_table, write_table
-from tests.unit.io.test_validate import minimal_study
 
 
 def two_studies():
