@@ -183,7 +183,7 @@ CASES = [
         "20000 brackets",
         append_to(BRUUN, "l0: " + "[" * 20_000 + "]" * 20_000 + "\n"),
         [
-            f"{BRUUN}: file: -: unsupported YAML at line {{line}}, column 24: lists and "
+            f"{BRUUN}: file: -: unsupported YAML at line {{line}}, column 1004: lists and "
             "mappings nested more than 20 deep (expected the few levels of a study file)",
             "1 problem(s) in 1 of 27 file(s)",
             VALIDATE_STOP,

@@ -32,8 +32,19 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
-from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent, CollectionStartEvent, MappingEndEvent, NodeEvent
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
+
+try:  # libyaml's scanner and parser, when PyYAML was built with it (the wheels are)
+    from yaml._yaml import CParser
+except ImportError:  # pragma: no cover
+    CParser = None
 
 STUDY_FILE_SUFFIXES = (".yaml", ".yml")
 #: A study file is a few kilobytes; anything larger is refused before it is parsed.
@@ -151,38 +162,34 @@ _CORE_RESOLVERS = (
 
 
 _TOO_DEEP = f"lists and mappings nested more than {MAX_DEPTH} deep"
+_ALIASES = "every value written out in full, without &anchors and *aliases"
 
 
-class _StudyLoader(yaml.SafeLoader):
-    """PyYAML's pure-Python safe loader restricted to what a study file needs (module doc)."""
+class _Rules(Composer, SafeConstructor, BaseResolver):
+    """What a study file may contain (see the module's docstring), checked while composing.
+
+    Everything is refused as soon as its event arrives, before the rest of the file is read.
+    """
 
     yaml_implicit_resolvers: ClassVar[dict] = {}
     yaml_constructors: ClassVar[dict] = {}
 
-    def __init__(self, stream: str):
-        super().__init__(stream)
+    def _init_rules(self) -> None:
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        BaseResolver.__init__(self)
         self._depth = 0
 
-    # -- scanning: bound the nesting of [ and { before the scanner tracks each one ----------
-    def fetch_flow_collection_start(self, TokenClass):
-        if self.flow_level >= MAX_DEPTH - 1:  # the top-level mapping is one level
-            raise _Refused(self.get_mark(), _TOO_DEEP, "the few levels of a study file")
-        super().fetch_flow_collection_start(TokenClass)
-
-    # -- composing: refuse anchors, aliases and tags; bound the nesting ----------------------
+    # -- composing: no anchors, aliases or tags; bounded nesting; field names as keys ---------
     def compose_node(self, parent, index):
         event = self.peek_event()
         if isinstance(event, AliasEvent):
             raise _Refused(
-                event.start_mark,
-                f"alias *{excerpt(event.anchor)} is not supported",
-                "every value written out in full, without &anchors and *aliases",
+                event.start_mark, f"alias *{excerpt(event.anchor)} is not supported", _ALIASES
             )
         if isinstance(event, NodeEvent) and event.anchor is not None:
             raise _Refused(
-                event.start_mark,
-                f"anchor &{excerpt(event.anchor)} is not supported",
-                "every value written out in full, without &anchors and *aliases",
+                event.start_mark, f"anchor &{excerpt(event.anchor)} is not supported", _ALIASES
             )
         tag = getattr(event, "tag", None)
         if tag is not None:
@@ -202,41 +209,55 @@ class _StudyLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
-    # -- constructing: text keys only, no duplicates, no merge keys --------------------------
-    def construct_mapping(self, node, deep=False):
-        if not isinstance(node, MappingNode):
-            raise _Refused(node.start_mark, "expected a mapping here", "a mapping")
-        mapping: dict[str, Any] = {}
+    def compose_mapping_node(self, anchor):
+        start = self.get_event()
+        node = MappingNode(
+            self.resolve(MappingNode, None, start.implicit),
+            [],
+            start.start_mark,
+            None,
+            flow_style=start.flow_style,
+        )
         lines: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            if isinstance(key_node, ScalarNode) and key_node.tag == f"{_TAG}str":
-                key = key_node.value
-            elif isinstance(key_node, ScalarNode):
-                key = self.construct_object(key_node)
-                what = "a key is empty" if key is None else f"the key {show(key)} is {kind(key)}"
-                raise _Refused(
-                    key_node.start_mark,
-                    what,
-                    "a field name; put it in quotes if it is meant as text",
-                )
-            else:
-                what = "a list" if isinstance(key_node, SequenceNode) else "a mapping"
-                raise _Refused(key_node.start_mark, f"a key is {what}", "a field name")
-            if key == "<<" and key_node.style is None:
-                raise _Refused(
-                    key_node.start_mark,
-                    "merge keys (<<) are not supported",
-                    "every field written out in full",
-                )
-            if key in mapping:
+        while not self.check_event(MappingEndEvent):
+            key_node = self.compose_node(node, None)
+            key = self._field_name(key_node)
+            if key in lines:
                 raise _Refused(
                     key_node.start_mark,
                     f"duplicate key {show(key)} (first on line {lines[key]})",
                     "each field once",
                 )
             lines[key] = key_node.start_mark.line + 1
-            mapping[key] = self.construct_object(value_node, deep=deep)
-        return mapping
+            node.value.append((key_node, self.compose_node(node, key_node)))
+        node.end_mark = self.get_event().end_mark
+        return node
+
+    def _field_name(self, key_node: yaml.Node) -> str:
+        if not isinstance(key_node, ScalarNode):
+            what = "a list" if isinstance(key_node, SequenceNode) else "a mapping"
+            raise _Refused(key_node.start_mark, f"a key is {what}", "a field name")
+        if key_node.tag != f"{_TAG}str":
+            key = self.construct_object(key_node)
+            raise _Refused(
+                key_node.start_mark,
+                "a key is empty" if key is None else f"the key {show(key)} is {kind(key)}",
+                "a field name; put it in quotes if it is meant as text",
+            )
+        if key_node.value == "<<" and not key_node.style:  # plain: None, or '' from libyaml
+            raise _Refused(
+                key_node.start_mark,
+                "merge keys (<<) are not supported",
+                "every field written out in full",
+            )
+        return key_node.value
+
+    # -- constructing: the YAML 1.2 core schema -----------------------------------------------
+    def construct_mapping(self, node, deep=False):
+        return {
+            key_node.value: self.construct_object(value_node, deep=deep)
+            for key_node, value_node in node.value
+        }
 
     def construct_yaml_int(self, node):
         text = self.construct_scalar(node)
@@ -273,17 +294,44 @@ class _StudyLoader(yaml.SafeLoader):
 
 
 for _name, _pattern, _first in _CORE_RESOLVERS:
-    _StudyLoader.add_implicit_resolver(f"{_TAG}{_name}", re.compile(f"^(?:{_pattern})$"), _first)
+    _Rules.add_implicit_resolver(f"{_TAG}{_name}", re.compile(f"^(?:{_pattern})$"), _first)
 for _name, _constructor in (
-    ("null", yaml.SafeLoader.construct_yaml_null),
-    ("bool", _StudyLoader.construct_yaml_bool),
-    ("int", _StudyLoader.construct_yaml_int),
-    ("float", _StudyLoader.construct_yaml_float),
-    ("str", yaml.SafeLoader.construct_yaml_str),
-    ("seq", yaml.SafeLoader.construct_yaml_seq),
-    ("map", yaml.SafeLoader.construct_yaml_map),
+    ("null", SafeConstructor.construct_yaml_null),
+    ("bool", _Rules.construct_yaml_bool),
+    ("int", _Rules.construct_yaml_int),
+    ("float", _Rules.construct_yaml_float),
+    ("str", SafeConstructor.construct_yaml_str),
+    ("seq", SafeConstructor.construct_yaml_seq),
+    ("map", SafeConstructor.construct_yaml_map),
 ):
-    _StudyLoader.add_constructor(f"{_TAG}{_name}", _constructor)
+    _Rules.add_constructor(f"{_TAG}{_name}", _constructor)
+
+
+if CParser is not None:
+
+    class _StudyLoader(_Rules, CParser):
+        """The rules on libyaml's scanner and parser (C, fast; its events drive the rules)."""
+
+        def __init__(self, stream: str):
+            CParser.__init__(self, stream)
+            self._init_rules()
+
+else:  # pragma: no cover - PyYAML built without libyaml
+
+    class _StudyLoader(_Rules, Reader, Scanner, Parser):
+        """The rules on PyYAML's pure-Python scanner and parser."""
+
+        def __init__(self, stream: str):
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            self._init_rules()
+
+        def fetch_flow_collection_start(self, TokenClass):
+            # bound [ and { before the scanner tracks each one (the top level is one level)
+            if self.flow_level >= MAX_DEPTH - 1:
+                raise _Refused(self.get_mark(), _TOO_DEEP, "the few levels of a study file")
+            super().fetch_flow_collection_start(TokenClass)
 
 
 def _file_issue(path: Path | str, message: str) -> StudyFileError:
@@ -338,6 +386,12 @@ def parse_study_text(raw: bytes, path: Path | str) -> dict[str, Any]:
         ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if "maximum nesting depth" in str(exc.problem):  # libyaml's own bound (1000 levels)
+            raise _file_issue(
+                path,
+                f"unsupported YAML{_where(mark)}: {_TOO_DEEP} "
+                "(expected the few levels of a study file)",
+            ) from None
         if isinstance(exc, yaml.composer.ComposerError) and "another document" in str(exc.problem):
             raise _file_issue(
                 path,

@@ -36,6 +36,8 @@ __all__ = ["Issue", "config_problems", "validate_paths", "validate_study"]
 
 #: Problems printed per file at most; the rest are counted in one line.
 MAX_ISSUES_PER_FILE = 50
+#: Schema errors looked at per file (each gives one problem or more).
+_MAX_SCHEMA_ERRORS = MAX_ISSUES_PER_FILE + 1
 #: Allowed values or fields are listed in a message only up to this many characters.
 _MAX_LIST_CHARS = 120
 #: The largest whole number a table cell (64-bit integer) holds.
@@ -81,6 +83,7 @@ class _Reporter:
         self.data = data
         self.issues: list[Issue] = []
         self._seen: set[tuple[str, str]] = set()
+        self.uncounted = False  # True when the schema check stopped early
         study_id = data.get("id")
         self.study_record = f"study {excerpt(study_id)}" if isinstance(study_id, str) else "study"
 
@@ -202,10 +205,10 @@ def config_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> lis
 
 
 def _check_schema(rep: _Reporter) -> None:
-    errors = sorted(
-        _study_validator().iter_errors(rep.data), key=lambda e: [str(p) for p in e.path]
-    )
-    for error in errors:
+    # Errors come lazily: a file with thousands stops after enough to fill the report.
+    errors = list(itertools.islice(_study_validator().iter_errors(rep.data), _MAX_SCHEMA_ERRORS))
+    rep.uncounted = len(errors) == _MAX_SCHEMA_ERRORS
+    for error in sorted(errors, key=lambda e: [str(p) for p in e.path]):
         for path, message in _schema_messages(error):
             rep.add_at(path, message)
 
@@ -423,13 +426,28 @@ def _check_semantics(rep: _Reporter, path: Path) -> None:
 
 
 def validate_study(path: Path | str, data: dict[str, Any]) -> list[Issue]:
-    """All problems in one parsed study file (schema and semantic rules)."""
+    """All problems in one parsed study file (schema and semantic rules).
+
+    At most :data:`MAX_ISSUES_PER_FILE` of them, then one line that says how many more.
+    """
     path = Path(path)
     rep = _Reporter(path, data)
     _check_schema(rep)
     _check_numbers(rep, data, [])
     _check_semantics(rep, path)
-    return rep.issues
+    if len(rep.issues) <= MAX_ISSUES_PER_FILE and not rep.uncounted:
+        return rep.issues
+    hidden = len(rep.issues) - MAX_ISSUES_PER_FILE
+    more = "more problems" if rep.uncounted else f"{hidden} more problem(s)"
+    return [
+        *rep.issues[:MAX_ISSUES_PER_FILE],
+        Issue(
+            str(path),
+            FILE_RECORD,
+            WHOLE_FILE,
+            f"{more} not shown (expected at most {MAX_ISSUES_PER_FILE} per file: fix these first)",
+        ),
+    ]
 
 
 def validate_paths(
@@ -470,16 +488,5 @@ def validate_paths(
                 )
             else:
                 first_file_of_id[study_id] = path
-        issues.extend(found[:MAX_ISSUES_PER_FILE])
-        if len(found) > MAX_ISSUES_PER_FILE:
-            hidden = len(found) - MAX_ISSUES_PER_FILE
-            issues.append(
-                Issue(
-                    str(path),
-                    FILE_RECORD,
-                    WHOLE_FILE,
-                    f"{hidden} more problem(s) not shown "
-                    f"(expected at most {MAX_ISSUES_PER_FILE} per file: fix these first)",
-                )
-            )
+        issues.extend(found)
     return issues, studies

@@ -15,7 +15,7 @@ import yaml
 from tests.unit.io.test_validate import minimal_study, with_outcome_stats, write
 
 from ldn_evidence.cli import main
-from ldn_evidence.io.studyfile import MAX_DEPTH, MAX_FILE_BYTES, read_study_file
+from ldn_evidence.io.studyfile import MAX_DEPTH, MAX_FILE_BYTES, CParser, read_study_file
 
 HEADER = yaml.safe_dump(minimal_study(id="Bad2020"), sort_keys=False).encode()
 FILE = "fibromyalgia/Bad2020.yaml"
@@ -89,7 +89,8 @@ def test_merge_keys_are_refused(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("content", "column"),
     [
-        (b"notes: " + b"[" * 20_000 + b"]" * 20_000 + b"\n", 7 + MAX_DEPTH),
+        # libyaml looks ahead along a flow collection and stops at its own bound first
+        (b"notes: " + b"[" * 20_000 + b"]" * 20_000 + b"\n", 7 + (1000 if CParser else MAX_DEPTH)),
         (b"notes: " + b"{a: " * 5_000 + b"1" + b"}" * 5_000 + b"\n", 4 + 4 * MAX_DEPTH),
     ],
     ids=["20000 brackets", "5000 braces"],

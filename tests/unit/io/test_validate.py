@@ -265,7 +265,7 @@ def test_every_problem_is_reported_in_one_run(tmp_path):
         (b"id: Caf\xe9\n", "not valid UTF-8 at byte 7 (expected UTF-8 encoded text)"),
         (
             b"id: [Test2020\n",
-            "malformed YAML at line 2, column 1: expected ',' or ']', but got '<stream end>' "
+            "malformed YAML at line 2, column 1: did not find expected ',' or ']' "
             "(expected valid YAML)",
         ),
         (
