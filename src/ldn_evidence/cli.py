@@ -33,12 +33,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
+    from ldn_evidence.io.studyfile import show
     from ldn_evidence.io.tables import outcomes_table, studies_table, write_table
     from ldn_evidence.io.validate import validate_paths
 
     issues, studies = validate_paths(args.paths)
     wrong_condition = [
-        f"{path}: study {s.get('id')}: condition: {s.get('condition')!r} "
+        f"{path}: study {show(s.get('id'))}: condition: {show(s.get('condition'))} "
         f"(expected {args.condition!r} for this ingest)"
         for path, s in studies.items()
         if s.get("condition") != args.condition

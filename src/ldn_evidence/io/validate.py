@@ -51,6 +51,7 @@ _TYPE_WORDS = {
     "boolean": "true or false",
 }
 _CROSSOVER_DESIGNS = ("crossover_rct", "nonrandomized_crossover")
+_MIXED_IBD = "mixed_ibd is only meaningful for crohns_disease (expected target_condition)"
 
 _PCT_FIELDS = ("pct_ldn", "pct_ctl")
 _SAMPLE_SIZE_FIELDS = ("n_ldn", "n_ctl", "total_ldn", "total_ctl")
@@ -140,7 +141,7 @@ def _schema_messages(
     elif rule == "required":
         for key in value:
             if key not in instance:
-                yield [*path, key], "missing required field"
+                yield [*path, key], "missing required field (expected a value)"
     elif rule == "enum":
         allowed = [str(v) for v in value if v is not None]
         yield (
@@ -353,7 +354,7 @@ def _check_outcome(rep: _Reporter, index: int, outcome: dict[str, Any]) -> None:
         outcome.get("population_scope") == "mixed_ibd"
         and rep.data.get("condition") != "crohns_disease"
     ):
-        rep.add(record, "population_scope", "mixed_ibd is only meaningful for crohns_disease")
+        rep.add(record, "population_scope", _MIXED_IBD)
 
 
 def _check_semantics(rep: _Reporter, path: Path) -> None:
@@ -383,9 +384,7 @@ def _check_semantics(rep: _Reporter, path: Path) -> None:
             f"(expected data/raw/<condition>/ with one of: {', '.join(vocab.CONDITIONS)})",
         )
     if data.get("population_scope") == "mixed_ibd" and condition != "crohns_disease":
-        rep.add(
-            rep.study_record, "population_scope", "mixed_ibd is only meaningful for crohns_disease"
-        )
+        rep.add(rep.study_record, "population_scope", _MIXED_IBD)
     sizes = data.get("sample_size")
     if isinstance(sizes, dict):
         for key, value in sizes.items():
@@ -404,7 +403,11 @@ def _check_semantics(rep: _Reporter, path: Path) -> None:
     inclusion = data.get("inclusion")
     if isinstance(inclusion, dict) and inclusion.get("status") == "exclude":
         if not inclusion.get("reason"):
-            rep.add(rep.study_record, "inclusion.reason", "an excluded study needs a reason")
+            rep.add(
+                rep.study_record,
+                "inclusion.reason",
+                "an excluded study needs a reason (expected the reason for excluding it)",
+            )
     outcomes = data.get("outcomes")
     if isinstance(outcomes, list):
         seen: dict[str, int] = {}

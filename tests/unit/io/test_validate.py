@@ -165,7 +165,10 @@ def test_typo_as_a_key(tmp_path):
     study["outcomes"][0]["pian"] = study["outcomes"][0].pop("domain")
     write(tmp_path, study)
     got = messages(tmp_path)
-    assert "fibromyalgia/Test2020.yaml: outcome pain: domain: missing required field" in got
+    assert (
+        "fibromyalgia/Test2020.yaml: outcome pain: domain: missing required field "
+        "(expected a value)" in got
+    )
     assert any(
         m.startswith("fibromyalgia/Test2020.yaml: outcome pain: pian: unknown field") for m in got
     )
@@ -235,8 +238,10 @@ def test_missing_required_fields(tmp_path):
     del study["outcomes"][0]["better_direction"]
     write(tmp_path, study)
     assert messages(tmp_path) == [
-        "fibromyalgia/Test2020.yaml: study Test2020: source: missing required field",
-        "fibromyalgia/Test2020.yaml: outcome pain: better_direction: missing required field",
+        "fibromyalgia/Test2020.yaml: study Test2020: source: missing required field "
+        "(expected a value)",
+        "fibromyalgia/Test2020.yaml: outcome pain: better_direction: missing required field "
+        "(expected a value)",
     ]
 
 
@@ -244,7 +249,7 @@ def test_excluded_study_needs_a_reason(tmp_path):
     write(tmp_path, minimal_study(inclusion={"status": "exclude"}))
     assert messages(tmp_path) == [
         "fibromyalgia/Test2020.yaml: study Test2020: inclusion.reason: "
-        "an excluded study needs a reason"
+        "an excluded study needs a reason (expected the reason for excluding it)"
     ]
 
 
@@ -325,7 +330,7 @@ def test_mixed_ibd_only_for_crohns(tmp_path):
     write(tmp_path, minimal_study(population_scope="mixed_ibd"))
     assert messages(tmp_path) == [
         "fibromyalgia/Test2020.yaml: study Test2020: population_scope: "
-        "mixed_ibd is only meaningful for crohns_disease"
+        "mixed_ibd is only meaningful for crohns_disease (expected target_condition)"
     ]
 
 
