@@ -72,7 +72,9 @@ def _is_number(value: Any) -> bool:
 def _suggest(word: Any, choices: Iterable[str]) -> str:
     if not isinstance(word, str) or len(word) > 64:
         return ""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    choices = list(choices)
+    same_letters = [c for c in choices if c.lower() == word.lower()]
+    close = same_letters or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 

@@ -8,6 +8,7 @@ validated (one bad file hides nothing else). Time and memory bounds are measured
 
 import copy
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,13 @@ import yaml
 from tests.unit.io.test_validate import minimal_study, with_outcome_stats, write
 
 from ldn_evidence.cli import main
-from ldn_evidence.io.studyfile import MAX_DEPTH, MAX_FILE_BYTES, CParser, read_study_file
+from ldn_evidence.io.studyfile import (
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    CParser,
+    read_study_file,
+    study_schema,
+)
 
 HEADER = yaml.safe_dump(minimal_study(id="Bad2020"), sort_keys=False).encode()
 FILE = "fibromyalgia/Bad2020.yaml"
@@ -394,4 +401,56 @@ def test_validate_of_a_missing_file(tmp_path, capsys):
     assert err == [
         "Nope2020.yaml: file: -: no such file (expected a study file)",
         "1 problem(s) in 1 of 1 file(s)",
+    ]
+
+
+BROKEN = [
+    {"schema_version": 2},
+    {"id": 5},
+    {"id": "lower case"},
+    {"condition": ["fibromyalgia"]},
+    {"design": None},
+    {"year": "2020"},
+    {"year": 2020.5},
+    {"co_interventions": "diet"},
+    {"co_interventions": [1, [2]]},
+    {"sample_size": {"randomized": 0, "ldn": 9.5}},
+    {"dose": {"mg_per_day": float("inf")}},
+    {"inclusion": {"status": "exclude"}},
+    {"inclusion": {}},
+    {"population_scope": "mixed_ibd"},
+    {"source": {"url": ""}},
+    {"source": "https://example.org"},
+    {"outcomes": {"id": "pain"}},
+    {"outcomes": [None, 1, "pain"]},
+    {"unknown": 1, "Id": "Test2020"},
+]
+
+
+@pytest.mark.parametrize("change", BROKEN, ids=[str(c)[:40] for c in BROKEN])
+def test_every_message_has_the_form_and_no_python_type_names(tmp_path, capsys, change):
+    write(tmp_path, minimal_study(**change))
+    code, err, _ = run_validate(tmp_path, capsys)
+    assert code == 1
+    *problems, summary = err
+    assert problems and summary.endswith("file(s)")
+    for line in problems:
+        assert re.fullmatch(r"fibromyalgia/Test2020\.yaml: [^:]+: [^:]+: .+ \(expected .+\)", line)
+        assert not re.search(r"\b(str|int|float|dict|NoneType|bool)\b", line), line
+        assert len(line) < 250, line
+    fields = [line.split(": ")[1:3] for line in problems]
+    assert len(fields) == len({tuple(f) for f in fields})  # each field once
+
+
+def test_a_key_in_the_wrong_letter_case_gets_a_suggestion(tmp_path, capsys):
+    study = minimal_study()
+    study["Design"] = study.pop("design")
+    write(tmp_path, study)
+    _, err, _ = run_validate(tmp_path, capsys)
+    n_fields = len(study_schema()["properties"])
+    assert err[:2] == [
+        "fibromyalgia/Test2020.yaml: study Test2020: Design: unknown field (expected one of the "
+        f"{n_fields} fields in docs/study-files.md; did you mean 'design'?)",
+        "fibromyalgia/Test2020.yaml: study Test2020: design: missing required field "
+        "(expected a value)",
     ]
