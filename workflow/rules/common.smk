@@ -48,7 +48,9 @@ def study_files(condition):
     folder = RAW_DIR / condition
     if not folder.is_dir():
         return []
-    return sorted(str(p) for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
+    return sorted(
+        str(p) for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and not p.is_dir()
+    )
 
 
 def all_study_files():
