@@ -44,11 +44,11 @@ def project(tmp_path_factory) -> Path:
     """A copy of the project with a finished run (and a results/ file to keep)."""
     work = tmp_path_factory.mktemp("gate")
     shutil.copy(ROOT / "Snakefile", work)
-    for folder in ("workflow", "config", "data/raw"):
+    for folder in ("workflow", "config", "data/raw", "data/reference"):
         shutil.copytree(ROOT / folder, work / folder)
     run = snakemake(work)
     assert run.returncode == 0, run.stderr[-3000:]
-    (work / "results").mkdir()
+    (work / "results").mkdir(exist_ok=True)
     (work / "results" / "kept.txt").write_text("made by an earlier run\n")
     return work
 

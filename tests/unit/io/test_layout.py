@@ -110,8 +110,9 @@ def test_config_problems_name_the_file_and_the_key(project_root):
     config["effects"]["crossover_correlation"] = 1.5
     config["effects"]["binary_measure"] = "HR"
     config["conditon"] = ["fibromyalgia"]
+    top = ", ".join(sorted(schema["properties"]))
     assert config_problems(config, schema) == [
-        "config/config.yaml: conditon: unknown field (expected one of: conditions, effects; "
+        f"config/config.yaml: conditon: unknown field (expected one of: {top}; "
         "did you mean 'conditions'?)",
         "config/config.yaml: effects.binary_measure: 'HR' is not an allowed value (expected "
         "one of: RR, OR, RD)",
