@@ -1,7 +1,7 @@
 """Command line: ``ldn-evidence <command>``; the Snakemake rules call these commands.
 
 Exit codes: 0 success, 1 invalid input (every problem printed, one per line, on stderr),
-2 wrong usage.
+2 wrong usage (including an input file that does not exist; one line, no traceback).
 """
 
 from __future__ import annotations
@@ -33,12 +33,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
+    from ldn_evidence.io.studyfile import show
     from ldn_evidence.io.tables import outcomes_table, studies_table, write_table
     from ldn_evidence.io.validate import validate_paths
 
     issues, studies = validate_paths(args.paths)
     wrong_condition = [
-        f"{path}: study {s.get('id')}: condition: {s.get('condition')!r} "
+        f"{path}: study {show(s.get('id'))}: condition: {show(s.get('condition'))} "
         f"(expected {args.condition!r} for this ingest)"
         for path, s in studies.items()
         if s.get("condition") != args.condition
@@ -326,9 +327,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _missing_input(args: argparse.Namespace) -> str | None:
+    """The first input file named on the command line that does not exist, as one line."""
+    for option in ("studies", "outcomes", "studies_csv", "outcomes_csv"):
+        value = getattr(args, option, None)
+        if isinstance(value, str) and not Path(value).is_file():
+            what = "a folder" if Path(value).is_dir() else "no such file"
+            flag = f"--{option} " if option in ("studies", "outcomes") else ""
+            return f"{flag}{value}: {what} (expected an existing input file)"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; an input file that is missing or unreadable is one line, exit 2."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    prefix = f"ldn-evidence {args.command}: error:"
+    if problem := _missing_input(args):
+        print(f"{prefix} {problem}", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except OSError as exc:
+        name = exc.filename or (exc.args[0] if exc.args else "")
+        reason = exc.strerror or "cannot be read"
+        print(f"{prefix} {name}: {reason}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -3,13 +3,32 @@
 
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 
 from snakemake.utils import validate
 
 
-validate(config, schema="../schemas/config.schema.yaml")
+def _stop(lines, summary):
+    """Print each problem on one line, then stop: no traceback, no job, exit code 1."""
+    for line in lines:
+        print(line, file=sys.stderr)
+    print(summary, file=sys.stderr)
+    sys.exit(1)
+
+
+try:
+    validate(config, schema="../schemas/config.schema.yaml")
+except WorkflowError:
+    # Snakemake's message is a schema dump; say instead which key is wrong, one line each.
+    import yaml
+
+    from ldn_evidence.io.validate import config_problems
+
+    schema_path = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+    _stop(
+        config_problems(config, yaml.safe_load(schema_path.read_text())),
+        "invalid config/config.yaml; nothing was run",
+    )
 
 RAW_DIR = Path("data/raw")
 PROCESSED_DIR = Path("data/processed")
@@ -28,24 +47,40 @@ wildcard_constraints:
 def study_files(condition):
     """The study files of one condition, sorted (data/raw/<condition>/*.yaml)."""
     folder = RAW_DIR / condition
-    return sorted(str(p) for p in folder.glob("*.y*ml")) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted(
+        str(p) for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and not p.is_dir()
+    )
 
 
 def all_study_files():
     return [f for c in CONDITIONS for f in study_files(c)]
 
 
-def _check_unique_study_names():
-    counts = Counter(Path(f).stem for f in all_study_files())
-    duplicated = sorted(name for name, n in counts.items() if n > 1)
-    if duplicated:
-        raise WorkflowError(
-            "study ids must be unique across data/raw/; used in more than one folder: "
-            + ", ".join(duplicated)
+def _check_study_file_layout():
+    """Stop, on every run (a run with nothing to do included), if a study file is misplaced.
+
+    Runs when the workflow is parsed, because `onstart` runs only when there are jobs: study
+    files outside a configured condition folder or in a subfolder (which no rule would read),
+    dangling symbolic links, and two files with one study id are named, one per line. Only a
+    directory walk: no file is parsed and nothing heavy is imported.
+    """
+    from ldn_evidence.io.studyfile import layout_issues
+    from ldn_evidence.vocab import CONDITIONS as KNOWN_CONDITIONS
+
+    issues, notes = layout_issues(RAW_DIR, CONDITIONS, KNOWN_CONDITIONS)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if issues:
+        _stop(
+            issues,
+            f"{len(issues)} problem(s) with the study files in {RAW_DIR}/; nothing was run "
+            "and nothing under data/processed/ or results/ was replaced",
         )
 
 
-_check_unique_study_names()
+_check_study_file_layout()
 
 
 def validate_all_study_files():

@@ -87,12 +87,19 @@ def _flatten(mapping: Mapping[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def _text_or_missing(value: Any) -> str | None:
+    """A text cell: missing stays missing (a field absent from every row comes back as NaN)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
 def _frame(rows: list[dict[str, Any]], columns: Mapping[str, str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(columns))
     for column, dtype in columns.items():
         values = frame[column]
         if dtype == "string":
-            values = values.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+            values = values.map(_text_or_missing)
         frame[column] = values.astype(dtype)
     return frame
 

@@ -8,25 +8,50 @@ field, and says what was expected.
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from ldn_evidence import vocab
 from ldn_evidence.io.studyfile import (
+    FILE_RECORD,
+    WHOLE_FILE,
     Issue,
     StudyFileError,
+    excerpt,
     find_study_files,
+    kind,
     read_study_file,
+    show,
     study_schema,
 )
 
-__all__ = ["Issue", "validate_paths", "validate_study"]
+__all__ = ["Issue", "config_problems", "validate_paths", "validate_study"]
+
+#: Problems printed per file at most; the rest are counted in one line.
+MAX_ISSUES_PER_FILE = 50
+#: Schema errors looked at per file (each gives one problem or more).
+_MAX_SCHEMA_ERRORS = MAX_ISSUES_PER_FILE + 1
+#: Allowed values or fields are listed in a message only up to this many characters.
+_MAX_LIST_CHARS = 120
+#: The largest whole number a table cell (64-bit integer) holds.
+_MAX_INT = 2**63 - 1
+_TYPE_WORDS = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "text",
+    "object": "a mapping",
+    "array": "a list",
+    "boolean": "true or false",
+}
+_CROSSOVER_DESIGNS = ("crossover_rct", "nonrandomized_crossover")
+_MIXED_IBD = "mixed_ibd is only meaningful for crohns_disease (expected target_condition)"
 
 _PCT_FIELDS = ("pct_ldn", "pct_ctl")
 _SAMPLE_SIZE_FIELDS = ("n_ldn", "n_ctl", "total_ldn", "total_ctl")
@@ -44,14 +69,12 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _fmt(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
-
-
 def _suggest(word: Any, choices: Iterable[str]) -> str:
-    if not isinstance(word, str):
+    if not isinstance(word, str) or len(word) > 64:
         return ""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    choices = list(choices)
+    same_letters = [c for c in choices if c.lower() == word.lower()]
+    close = same_letters or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -62,18 +85,23 @@ class _Reporter:
         self.file = str(path)
         self.data = data
         self.issues: list[Issue] = []
+        self._seen: set[tuple[str, str]] = set()
+        self.uncounted = False  # True when the schema check stopped early
         study_id = data.get("id")
-        self.study_record = f"study {study_id}" if isinstance(study_id, str) else "study"
+        self.study_record = f"study {excerpt(study_id)}" if isinstance(study_id, str) else "study"
 
     def outcome_record(self, index: int) -> str:
         outcomes = self.data.get("outcomes")
         outcome = outcomes[index] if isinstance(outcomes, list) else None
         if isinstance(outcome, dict) and isinstance(outcome.get("id"), str):
-            return f"outcome {outcome['id']}"
+            return f"outcome {excerpt(outcome['id'])}"
         return f"outcome #{index + 1}"
 
     def add(self, record: str, field: str, message: str) -> None:
-        self.issues.append(Issue(self.file, record, field, message))
+        """Add a problem; only the first one found for a record's field is kept."""
+        if (record, field) not in self._seen:
+            self._seen.add((record, field))
+            self.issues.append(Issue(self.file, record, field, message))
 
     def add_at(self, path: list[Any], message: str) -> None:
         """Add an issue at a path into the document (as jsonschema reports it)."""
@@ -83,67 +111,162 @@ class _Reporter:
             record, rest = self.study_record, path
         field = ""
         for part in rest:
+            part = part if isinstance(part, int) else excerpt(str(part))
             field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else part)
         self.add(record, field or "-", message)
 
 
-def _schema_messages(error: ValidationError) -> Iterator[tuple[list[Any], str]]:
-    """Turn one jsonschema error into (path, message) pairs in the project's wording."""
+def _one_of(allowed: list[str], what: str, word: Any, docs: str) -> str:
+    """``one of: a, b, c`` when that is short, else a pointer to the documentation."""
+    listed = ", ".join(allowed)
+    if len(listed) > _MAX_LIST_CHARS:
+        listed = f"one of the {len(allowed)} {what} in {docs}"
+    else:
+        listed = f"one of: {listed}"
+    return listed + _suggest(word, allowed)
+
+
+def _schema_messages(
+    error: ValidationError, docs: str = "docs/study-files.md"
+) -> Iterator[tuple[list[Any], str]]:
+    """Turn one jsonschema error into (path, message) pairs in the project's wording.
+
+    ``docs`` is where a list of allowed values too long for one line is pointed to.
+    """
     path = list(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
-    if error.validator == "additionalProperties":
+    value, rule, instance = error.validator_value, error.validator, error.instance
+    if rule == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
-        for key in sorted(set(error.instance) - set(allowed), key=str):
-            yield (
-                [*path, key],
-                f"unknown field (expected one of: {', '.join(allowed)}{_suggest(key, allowed)})",
-            )
-    elif error.validator == "required":
-        for key in error.validator_value:
-            if key not in error.instance:
-                yield [*path, key], "missing required field"
-    elif error.validator == "enum":
-        allowed = [v for v in error.validator_value if v is not None]
+        for key in sorted(set(instance) - set(allowed), key=str):
+            yield [*path, key], f"unknown field (expected {_one_of(allowed, 'fields', key, docs)})"
+    elif rule == "required":
+        for key in value:
+            if key not in instance:
+                yield [*path, key], "missing required field (expected a value)"
+    elif rule == "enum":
+        allowed = [str(v) for v in value if v is not None]
         yield (
             path,
-            f"{_fmt(error.instance)} is not an allowed value "
-            f"(expected one of: {', '.join(map(str, allowed))}{_suggest(error.instance, allowed)})",
+            f"{show(instance)} is not an allowed value "
+            f"(expected {_one_of(allowed, 'values', instance, docs)})",
         )
-    elif error.validator == "type":
-        expected = error.validator_value
-        expected = [expected] if isinstance(expected, str) else expected
-        wanted = " or ".join(t for t in expected if t != "null")
-        yield (
-            path,
-            f"{_fmt(error.instance)} is a {type(error.instance).__name__} "
-            f"(expected {wanted}{' or empty' if 'null' in expected else ''})",
-        )
-    elif error.validator == "const":
-        yield path, f"{_fmt(error.instance)} is not supported (expected {error.validator_value})"
-    elif error.validator == "pattern":
-        yield (
-            path,
-            f"{_fmt(error.instance)} has the wrong form "
-            f"(expected to match {error.validator_value})",
-        )
+    elif rule == "type":
+        expected = [value] if isinstance(value, str) else value
+        wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in expected if t != "null")
+        wanted += " or empty" if "null" in expected else ""
+        if isinstance(instance, dict | list) or instance is None:
+            yield path, f"{show(instance)} (expected {wanted})"
+        else:
+            yield path, f"{show(instance)} is {kind(instance)} (expected {wanted})"
+    elif rule == "const":
+        yield path, f"{show(instance)} is not supported (expected {value})"
+    elif rule == "pattern":
+        yield path, f"{show(instance)} has the wrong form (expected to match {value})"
+    elif rule in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        sign = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">"}.get(rule, "<")
+        yield path, f"{show(instance)} is out of range (expected a value {sign} {value})"
+    elif rule == "minLength":
+        yield path, f"{show(instance)} is too short (expected at least {value} character(s))"
+    elif rule == "minItems":
+        yield path, f"{show(instance)} (expected at least {value} item(s))"
+    elif rule == "uniqueItems":
+        yield path, f"{show(instance)} has repeated items (expected each item once)"
     else:
-        yield path, f"{error.message} (schema rule: {error.validator})"
+        yield path, f"{excerpt(error.message, 80)} (expected to satisfy the rule {rule!r})"
+
+
+def _is_whole_number(checker: Any, instance: Any) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+#: Draft 2020-12 except that a whole number must be written as one (``49``, not ``49.0`` or
+#: ``1e12``): counts are never decimals, so a decimal there is a typing slip.
+_Validator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_whole_number),
+)
+
+
+@functools.cache
+def _study_validator() -> Any:
+    return _Validator(study_schema())
+
+
+def config_problems(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """Every problem of the workflow configuration, one line each, naming the key.
+
+    Lines read ``config/config.yaml: KEY: message (expected ...)``.
+    """
+    lines = []
+    errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: [str(p) for p in e.path])
+    for error in errors:
+        for path, message in _schema_messages(error, docs="config/README.md"):
+            key = ".".join(str(p) for p in path) or "-"
+            lines.append(f"config/config.yaml: {excerpt(key)}: {message}")
+    return list(dict.fromkeys(lines))
 
 
 def _check_schema(rep: _Reporter) -> None:
-    validator = Draft202012Validator(study_schema())
-    errors = sorted(validator.iter_errors(rep.data), key=lambda e: [str(p) for p in e.path])
-    for error in errors:
+    # Errors come lazily: a file with thousands stops after enough to fill the report.
+    errors = list(itertools.islice(_study_validator().iter_errors(rep.data), _MAX_SCHEMA_ERRORS))
+    rep.uncounted = len(errors) == _MAX_SCHEMA_ERRORS
+    for error in sorted(errors, key=lambda e: [str(p) for p in e.path]):
         for path, message in _schema_messages(error):
             rep.add_at(path, message)
 
 
-def _check_finite(rep: _Reporter, record: str, prefix: str, mapping: Any) -> None:
-    if not isinstance(mapping, dict):
+def _check_numbers(rep: _Reporter, node: Any, path: list[Any], depth: int = 0) -> None:
+    """Every number anywhere in the file is finite and fits a table cell."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _check_numbers(rep, value, [*path, key], depth + 1)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _check_numbers(rep, value, [*path, index], depth + 1)
+    elif isinstance(node, float) and not math.isfinite(node):
+        rep.add_at(path, f"{node} is not a finite number (expected a number)")
+    elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > _MAX_INT:
+        rep.add_at(path, f"{show(node)} is too large (expected at most 18 digits)")
+
+
+def _check_sample_sizes(rep: _Reporter, record: str, stats: dict[str, Any]) -> None:
+    """Participants of one outcome within the study's sample sizes (randomized, per arm).
+
+    ``sample_size.analyzed`` is no bound: a denominator may include those who dropped out.
+    """
+    sizes = rep.data.get("sample_size")
+    if not isinstance(sizes, dict):
         return
-    for key, value in mapping.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            rep.add(record, f"{prefix}{key}", f"{value} is not a finite number (expected a number)")
+
+    def count(mapping: dict[str, Any], key: str) -> int | None:
+        value = mapping.get(key)
+        return value if _is_number(value) and isinstance(value, int) else None
+
+    randomized = count(sizes, "randomized")
+    for arm, size_key in (("ldn", "ldn"), ("ctl", "control")):
+        for key in (f"n_{arm}", f"total_{arm}"):
+            n = count(stats, key)
+            for bound_key in (size_key, "randomized"):
+                bound = count(sizes, bound_key)
+                if n is not None and bound is not None and 1 <= bound < n:
+                    rep.add(
+                        record,
+                        f"statistics.{key}",
+                        f"{n} participants exceed the study's sample_size.{bound_key} of "
+                        f"{bound} (expected at most {bound})",
+                    )
+    if randomized is None or randomized < 1 or rep.data.get("design") in _CROSSOVER_DESIGNS:
+        return
+    for prefix in ("n", "total"):
+        n1, n2 = count(stats, f"{prefix}_ldn"), count(stats, f"{prefix}_ctl")
+        if n1 is not None and n2 is not None and n1 + n2 > randomized:
+            rep.add(
+                record,
+                f"statistics.{prefix}_ctl",
+                f"{prefix}_ldn + {prefix}_ctl = {n1 + n2} exceed the study's "
+                f"sample_size.randomized of {randomized} (expected at most {randomized})",
+            )
 
 
 def _check_statistics(rep: _Reporter, record: str, stats: dict[str, Any]) -> None:
@@ -206,11 +329,10 @@ def _check_interval(rep, record, prefix, low, est, high) -> None:
 
 def _check_outcome(rep: _Reporter, index: int, outcome: dict[str, Any]) -> None:
     record = rep.outcome_record(index)
-    for block in ("statistics", "reported_effect", "p_value", "timepoint"):
-        _check_finite(rep, record, f"{block}.", outcome.get(block))
     stats = outcome.get("statistics")
     if isinstance(stats, dict):
         _check_statistics(rep, record, stats)
+        _check_sample_sizes(rep, record, stats)
     effect = outcome.get("reported_effect")
     if isinstance(effect, dict):
 
@@ -234,7 +356,7 @@ def _check_outcome(rep: _Reporter, index: int, outcome: dict[str, Any]) -> None:
         outcome.get("population_scope") == "mixed_ibd"
         and rep.data.get("condition") != "crohns_disease"
     ):
-        rep.add(record, "population_scope", "mixed_ibd is only meaningful for crohns_disease")
+        rep.add(record, "population_scope", _MIXED_IBD)
 
 
 def _check_semantics(rep: _Reporter, path: Path) -> None:
@@ -244,29 +366,27 @@ def _check_semantics(rep: _Reporter, path: Path) -> None:
         rep.add(
             rep.study_record,
             "id",
-            f"{study_id!r} does not match the file name (expected {path.stem!r})",
+            f"{show(study_id)} does not match the file name (expected {show(path.stem)})",
         )
     condition = data.get("condition")
     folder = path.parent.name
     if folder in vocab.CONDITIONS:
-        if isinstance(condition, str) and condition != folder:
+        if condition in vocab.CONDITIONS and condition != folder:
             rep.add(
                 rep.study_record,
                 "condition",
-                f"{condition!r} does not match the folder {folder!r} "
+                f"{show(condition)} does not match the folder {folder!r} "
                 f"(expected {folder!r}, or move the file to data/raw/{condition}/)",
             )
     else:
         rep.add(
             rep.study_record,
             "condition",
-            f"the file is in folder {folder!r}, not a condition folder "
+            f"the file is in folder {show(folder)}, not a condition folder "
             f"(expected data/raw/<condition>/ with one of: {', '.join(vocab.CONDITIONS)})",
         )
     if data.get("population_scope") == "mixed_ibd" and condition != "crohns_disease":
-        rep.add(
-            rep.study_record, "population_scope", "mixed_ibd is only meaningful for crohns_disease"
-        )
+        rep.add(rep.study_record, "population_scope", _MIXED_IBD)
     sizes = data.get("sample_size")
     if isinstance(sizes, dict):
         for key, value in sizes.items():
@@ -285,7 +405,11 @@ def _check_semantics(rep: _Reporter, path: Path) -> None:
     inclusion = data.get("inclusion")
     if isinstance(inclusion, dict) and inclusion.get("status") == "exclude":
         if not inclusion.get("reason"):
-            rep.add(rep.study_record, "inclusion.reason", "an excluded study needs a reason")
+            rep.add(
+                rep.study_record,
+                "inclusion.reason",
+                "an excluded study needs a reason (expected the reason for excluding it)",
+            )
     outcomes = data.get("outcomes")
     if isinstance(outcomes, list):
         seen: dict[str, int] = {}
@@ -298,7 +422,7 @@ def _check_semantics(rep: _Reporter, path: Path) -> None:
                     rep.add(
                         rep.outcome_record(index),
                         "id",
-                        f"duplicate outcome id {oid!r} (also outcome #{seen[oid] + 1}; "
+                        f"duplicate outcome id {show(oid)} (also outcome #{seen[oid] + 1}; "
                         "expected ids unique within the study)",
                     )
                 else:
@@ -307,12 +431,28 @@ def _check_semantics(rep: _Reporter, path: Path) -> None:
 
 
 def validate_study(path: Path | str, data: dict[str, Any]) -> list[Issue]:
-    """All problems in one parsed study file (schema and semantic rules)."""
+    """All problems in one parsed study file (schema and semantic rules).
+
+    At most :data:`MAX_ISSUES_PER_FILE` of them, then one line that says how many more.
+    """
     path = Path(path)
     rep = _Reporter(path, data)
     _check_schema(rep)
+    _check_numbers(rep, data, [])
     _check_semantics(rep, path)
-    return rep.issues
+    if len(rep.issues) <= MAX_ISSUES_PER_FILE and not rep.uncounted:
+        return rep.issues
+    hidden = len(rep.issues) - MAX_ISSUES_PER_FILE
+    more = "more problems" if rep.uncounted else f"{hidden} more problem(s)"
+    return [
+        *rep.issues[:MAX_ISSUES_PER_FILE],
+        Issue(
+            str(path),
+            FILE_RECORD,
+            WHOLE_FILE,
+            f"{more} not shown (expected at most {MAX_ISSUES_PER_FILE} per file: fix these first)",
+        ),
+    ]
 
 
 def validate_paths(
@@ -338,19 +478,20 @@ def validate_paths(
             issues.append(exc.issue)
             continue
         studies[path] = data
-        issues.extend(validate_study(path, data))
+        found = validate_study(path, data)
         study_id = data.get("id")
         if isinstance(study_id, str):
             if study_id in first_file_of_id:
-                issues.append(
+                found.append(
                     Issue(
                         str(path),
-                        f"study {study_id}",
+                        f"study {excerpt(study_id)}",
                         "id",
-                        f"{study_id!r} is also the id of {first_file_of_id[study_id]} "
+                        f"{show(study_id)} is also the id of {first_file_of_id[study_id]} "
                         "(expected study ids unique across all files)",
                     )
                 )
             else:
                 first_file_of_id[study_id] = path
+        issues.extend(found)
     return issues, studies
