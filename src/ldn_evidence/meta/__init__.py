@@ -5,11 +5,22 @@ Public entry points:
 
 - :func:`pool` pools one analysis and returns a frozen :class:`PoolResult`;
 - :func:`pool_many` pools many analyses of a DataFrame at once (vectorised);
+- :func:`bayes_pool` / :func:`bayes_pool_many`: Bayesian normal-normal random-effects model with
+  a prior on tau (half-normal, half-Cauchy, uniform, Turner et al. / Rhodes et al. empirical
+  priors) by direct numerical integration, as R's bayesmeta; :func:`bayes_prob_above` gives
+  P(mu > threshold);
 - :func:`leave_one_out`, :func:`subgroup_analysis`, :func:`meta_regression` (via PyMARE),
   :func:`egger_test`, :func:`trim_and_fill` and :func:`mantel_haenszel`.
 """
 
 from ldn_evidence.meta.batch import pool_many
+from ldn_evidence.meta.bayes import (
+    BAYES_FIELDS,
+    BayesPoolResult,
+    bayes_pool,
+    bayes_pool_many,
+    bayes_prob_above,
+)
 from ldn_evidence.meta.bias import (
     DEFAULT_MIN_K,
     EggerTestResult,
@@ -30,8 +41,10 @@ from ldn_evidence.meta.subgroups import (
 )
 
 __all__ = [
+    "BAYES_FIELDS",
     "DEFAULT_MIN_K",
     "POOL_FIELDS",
+    "BayesPoolResult",
     "EggerTestResult",
     "LeaveOneOutResult",
     "LeaveOneOutRow",
@@ -42,6 +55,9 @@ __all__ = [
     "SubgroupDifferenceTest",
     "SubgroupResult",
     "TrimFillResult",
+    "bayes_pool",
+    "bayes_pool_many",
+    "bayes_prob_above",
     "egger_test",
     "leave_one_out",
     "mantel_haenszel",
