@@ -114,13 +114,14 @@ def _cmd_analyses(args: argparse.Namespace) -> int:
 
     from ldn_evidence.analysis.output import write_results
     from ldn_evidence.analysis.plan import PlanError, read_plan
-    from ldn_evidence.analysis.run import PoolSettings, run_condition
+    from ldn_evidence.analysis.run import BayesSettings, PoolSettings, run_condition
     from ldn_evidence.effects.normalize import EffectSettings
 
     try:
         plan = [a for a in read_plan(args.plan) if a.condition == args.condition]
         effect_settings = EffectSettings.from_mapping(json.loads(args.effect_settings))
         pool_settings = PoolSettings.from_mapping(json.loads(args.pool_settings))
+        bayes_settings = BayesSettings.from_mapping(json.loads(args.bayes_settings))
     except PlanError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -136,7 +137,7 @@ def _cmd_analyses(args: argparse.Namespace) -> int:
     if published is not None:
         published = published[published.condition == args.condition]
     results = run_condition(
-        plan, effects, studies, outcomes, effect_settings, pool_settings, published
+        plan, effects, studies, outcomes, effect_settings, pool_settings, published, bayes_settings
     )
     write_results(results, Path(args.out_dir), args.condition, effect_settings, pool_settings)
     main = results["analyses"]
@@ -272,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--published", help="data/reference/meta_analyses.csv")
     p.add_argument("--effect-settings", default="{}", help="config: effects, as JSON")
     p.add_argument("--pool-settings", default="{}", help="config: analysis, as JSON")
+    p.add_argument("--bayes-settings", default="{}", help="config: bayes, as JSON")
     p.add_argument("--out-dir", required=True, help="results/<condition>")
     p.set_defaults(func=_cmd_analyses)
 

@@ -27,6 +27,7 @@ rule analyses:
         ldn=LDN,
         effect_settings=json.dumps(config["effects"], sort_keys=True),
         pool_settings=json.dumps(config.get("analysis", {}), sort_keys=True),
+        bayes_settings=json.dumps(config.get("bayes", {}), sort_keys=True),
         processed=lambda wc: PROCESSED_DIR / wc.condition,
         out_dir=lambda wc: f"{RESULTS_DIR}/{wc.condition}",
     threads: 1
@@ -36,4 +37,5 @@ rule analyses:
         "{params.ldn} analyses --condition {wildcards.condition} --plan {input.plan:q}"
         " --processed-dir {params.processed:q} --published {input.published:q}"
         " --effect-settings {params.effect_settings:q} --pool-settings {params.pool_settings:q}"
+        " --bayes-settings {params.bayes_settings:q}"
         " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"

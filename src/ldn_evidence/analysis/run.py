@@ -9,8 +9,8 @@ Every pooled number comes from :func:`ldn_evidence.meta.pool`; every effect from
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -128,7 +128,7 @@ def run_condition(
     effect_settings: EffectSettings,
     pool_settings: PoolSettings,
     published: pd.DataFrame | None = None,
-    bayes: Callable[[pd.DataFrame], Mapping[str, Any]] | None = None,
+    bayes: BayesSettings | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every planned analysis of one condition with its scenarios, members and narrative."""
     primary = frozenset(
@@ -149,13 +149,17 @@ def run_condition(
     labels = {s.id: _study_label(s) for s in studies.itertuples()}
     for analysis in analyses:
         main = select_members(effects, analysis, primary)
+        first = len(rows)
         for scenario in _scenarios(analysis, main, effects, rederived, primary, pool_settings):
             row, members = _run_scenario(analysis, scenario, main, pool_settings, labels)
             rows.append(row)
             if members is not None:
                 member_rows.append(members)
         if bayes is not None and len(main) >= 1:
-            rows.append(_bayes_row(analysis, main, bayes))
+            bayes_row = _bayes_row(analysis, main, bayes)
+            rows.append(bayes_row)
+            if len(main) <= bayes.max_k_probabilities and bayes_row["scenario_status"] == "ok":
+                rows[first].update({k: bayes_row[k] for k in bayes_row if k.startswith("bayes_")})
     analyses_frame = _analyses_frame(rows)
     members_frame = _members_frame(member_rows)
     narrative = narrative_synthesis(effects, members_frame, analyses_frame, studies, outcomes)
@@ -363,20 +367,99 @@ def _reexpress(analysis: Analysis, fields: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _bayes_row(analysis, main, bayes) -> dict[str, Any]:
-    summary = dict(bayes(main))
-    return {
+@dataclass(frozen=True)
+class BayesSettings:
+    """The Bayesian scenario (``bayes:`` in config/config.yaml).
+
+    Half-normal(0.5) on tau is the weakly informative default for standardized and log-ratio
+    scales (Röver et al. 2021, Res Synth Methods 12:448; Friede et al. 2017): it gives most
+    prior mass to "reasonable" heterogeneity (tau below 1) without ruling out more. Measures on
+    a unit scale of their own (MD, MC) get no default prior scale, so no Bayesian scenario.
+    ``important``: the effect on the analysis scale whose posterior probability of being
+    exceeded is reported (SMD 0.2, Cohen's "small", as a rule of thumb; log(1.25) for ratios,
+    GRADE's rough guide of appreciable benefit).
+    """
+
+    tau_prior: str = "halfnormal"
+    tau_scale: float = 0.5
+    measures: tuple[str, ...] = ("SMD", "SMCR", "SMCC", "SMCRP", "RR", "OR", "PLO")
+    important: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "SMD": 0.2,
+            "SMCR": 0.2,
+            "SMCC": 0.2,
+            "SMCRP": 0.2,
+            "RR": 0.223,
+            "OR": 0.223,
+        }
+    )
+    max_k_probabilities: int = 4
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> BayesSettings:
+        mapping = dict(mapping or {})
+        unknown = set(mapping) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown bayes settings: {sorted(unknown)}")
+        if "measures" in mapping:
+            mapping["measures"] = tuple(mapping["measures"])
+        return cls(**mapping)
+
+
+def _bayes_row(analysis: Analysis, main: pd.DataFrame, settings: BayesSettings) -> dict[str, Any]:
+    """The Bayesian random-effects scenario (:func:`ldn_evidence.meta.bayes.bayes_pool`)."""
+    from ldn_evidence.meta.bayes import bayes_pool
+
+    base = {
         "analysis_id": analysis.id,
         "scenario": "bayes",
-        "scenario_label": "Bayesian random effects",
+        "scenario_label": (
+            f"Bayesian random effects, {settings.tau_prior}({settings.tau_scale:g}) prior on tau"
+        ),
         "title": analysis.title,
         "condition": analysis.condition,
         "domain": ", ".join(analysis.domains),
         "measure": analysis.measure,
         "stratum": analysis.stratum,
+        "better_direction": _better_direction(main),
         "k": len(main),
+    }
+    if analysis.measure not in settings.measures:
+        return {
+            **base,
+            "scenario_status": "not_applicable",
+            "scenario_note": f"no default prior scale for tau on the {analysis.measure} scale "
+            "(unstandardized units)",
+        }
+    important = settings.important.get(analysis.measure)
+    result = bayes_pool(
+        main.yi.to_numpy(float),
+        main.vi.to_numpy(float),
+        tau_prior=settings.tau_prior,
+        tau_scale=settings.tau_scale,
+        thresholds=(important,) if important is not None else (),
+    )
+    above = result.prob_mu_above.get(important, math.nan) if important is not None else math.nan
+    return {
+        **base,
         "scenario_status": "ok",
-        **summary,
+        "scenario_note": "posterior median and 95% credible interval of mu; predictive interval "
+        "of a new study's effect" + (f"; {'; '.join(result.notes)}" if result.notes else ""),
+        "estimate": result.mu_median,
+        "ci_low": result.mu_ci_low,
+        "ci_high": result.mu_ci_high,
+        "pi_low": result.pred_low,
+        "pi_high": result.pred_high,
+        "method": f"bayes {settings.tau_prior}({settings.tau_scale:g})",
+        "level": result.level,
+        "notes": "; ".join(result.notes),
+        "bayes_mu_mean": result.mu_mean,
+        "bayes_mu_sd": result.mu_sd,
+        "bayes_tau_median": result.tau_median,
+        "bayes_tau_upper95": result.tau_upper95,
+        "bayes_prob_positive": result.prob_mu_positive,
+        "bayes_important": important if important is not None else math.nan,
+        "bayes_prob_above_important": above,
     }
 
 

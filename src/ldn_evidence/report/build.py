@@ -157,6 +157,28 @@ def _changes_conclusion(main: Mapping[str, Any], other: Mapping[str, Any]) -> bo
     return excludes(main) != excludes(other) or sign(main) != sign(other)
 
 
+def _bayes_text(main: Mapping[str, Any], bayes: Mapping[str, Any] | None, measure: str):
+    """The Bayesian summary in words, for analyses of comparisons with few studies."""
+    if bayes is None or bayes.get("scenario_status") != "ok" or measure == "PLO":
+        return None
+    text = (
+        f"posterior median {effect_text(bayes, measure)} ({bayes['scenario_label']}); "
+        f"P(better with LDN) = {100 * _num(bayes.get('bayes_prob_positive')):.0f}%"
+    )
+    important = _num(bayes.get("bayes_important"))
+    if math.isfinite(important):
+        shown = natural(important, measure)
+        text += (
+            f"; P(effect beyond {fmt(shown)}) = "
+            f"{100 * _num(bayes.get('bayes_prob_above_important')):.0f}%"
+        )
+    return {
+        "text": text,
+        "prob": _num(main.get("bayes_prob_positive")),
+        "show_in_sof": math.isfinite(_num(main.get("bayes_prob_positive"))),
+    }
+
+
 def _assumed_risk(members: list[dict[str, Any]]) -> float:
     """Control-group risk among the members (events / n), for risks per 1,000 (Cochrane
     Handbook 14.1.5.1: an assumed comparator risk from the studies)."""
@@ -226,12 +248,14 @@ def condition_data(condition: str, results: Path, processed: Path) -> ConditionD
         for s in scen:
             s["changes_conclusion"] = _changes_conclusion(main, s)
         measure = main["measure"]
+        bayes = next((x for x in scen if x["scenario"] == "bayes"), None)
         entry = {
             **main,
             "anchor": f"a-{aid}",
             "effect": effect_text(main, measure),
             "pi": interval_text(main, measure) if main.get("k", 0) >= 3 else "–",
             "ratio_note": ratio_note(main, measure),
+            "bayes": _bayes_text(main, bayes, measure),
             "members": mem,
             "scenarios": scen,
             "certainty": _certainty(certainty_by_id.get(aid)),

@@ -264,3 +264,37 @@ def test_reexpression_on_the_pain_scale(results):
     row = row_of(results["fibromyalgia"], "fm_pain_rct_smd")
     assert row.familiar_estimate == pytest.approx(row.estimate * 1.59)
     assert row.reference_sd_unit == "points on a 0-10 pain NRS"
+
+
+def test_bayesian_scenario_equals_bayes_pool_on_the_members():
+    from ldn_evidence.analysis.run import BayesSettings
+    from ldn_evidence.meta.bayes import bayes_pool
+
+    plan = [
+        a for a in read_plan(ROOT / "config" / "analyses.yaml") if a.condition == "fibromyalgia"
+    ]
+    studies, outcomes, effects = tables("fibromyalgia")
+    res = run_condition(
+        plan, effects, studies, outcomes, EffectSettings(), PoolSettings(), bayes=BayesSettings()
+    )
+    members = members_of(res, "fm_pain_rct_smd")
+    expected = bayes_pool(
+        members.yi.to_numpy(),
+        members.vi.to_numpy(),
+        tau_prior="halfnormal",
+        tau_scale=0.5,
+        thresholds=(0.2,),
+    )
+    row = row_of(res, "fm_pain_rct_smd", "bayes")
+    assert row.estimate == pytest.approx(expected.mu_median, rel=1e-10)
+    assert (row.ci_low, row.ci_high) == pytest.approx((expected.mu_ci_low, expected.mu_ci_high))
+    assert row.bayes_prob_positive == pytest.approx(expected.prob_mu_positive)
+    assert row.bayes_prob_above_important == pytest.approx(expected.prob_mu_above[0.2])
+    # k <= 4: the probabilities also sit beside the frequentist main result
+    main = row_of(res, "fm_pain_rct_smd")
+    assert main.bayes_prob_positive == pytest.approx(expected.prob_mu_positive)
+    # every analysis gets the scenario; measures without a default prior scale say why
+    a = res["analyses"]
+    bayes_rows = a[a.scenario == "bayes"]
+    assert set(bayes_rows.analysis_id) == set(a.analysis_id)
+    assert set(bayes_rows.scenario_status) == {"ok"}
