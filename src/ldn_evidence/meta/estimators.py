@@ -318,7 +318,10 @@ def _fisher_scoring(
             else:  # REML
                 ps = p_sums(fit.w, fit.sw)
                 num_sub, den = ps.tr_p, ps.sum_pp
-            adj = (fit.d - num_sub) / den
+            # den (the information) underflows to 0 when one study's weight swamps the
+            # rest by ~1e11: such a step is not finite and is dropped just below
+            with np.errstate(divide="ignore", invalid="ignore"):
+                adj = (fit.d - num_sub) / den
         adj = np.where(np.isfinite(adj) & live, adj, 0.0)
         p_a = prev
         osc = (adj * p_a < 0) & (np.abs(adj) >= 0.5 * np.abs(p_a))
@@ -411,12 +414,15 @@ def _iterative(kind, y, v, m, threshold, maxiter, at_zero=None, scratch=None) ->
     # the fit at the final tau2 is usually the one just made
     fit = fit_t if np.array_equal(final, tau2) else weighted_fit(y, v, final, scratch=scratch)
     tau2 = final
-    if kind == "ML":
-        se = np.sqrt(2.0 / study_dot(fit.w, fit.w))
-    elif kind == "REML":
-        se = np.sqrt(2.0 / p_sums(fit.w, fit.sw).sum_pp)
-    else:
-        se = _se_pm_eb(m, fit.sw)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "ML":
+            se = np.sqrt(2.0 / study_dot(fit.w, fit.w))
+        elif kind == "REML":
+            se = np.sqrt(2.0 / p_sums(fit.w, fit.sw).sum_pp)
+        else:
+            se = _se_pm_eb(m, fit.sw)
+    # an information that underflowed to 0 (extreme variance ratios) has no usable SE
+    se = np.where(np.isfinite(se), se, np.nan)
     return Tau2Estimate(tau2, se, tau2, converged, iterations, ll0, damped, fit)
 
 
