@@ -98,8 +98,46 @@ def validate_all_study_files():
         )
 
 
+# No good result lost (ldn_evidence.io.safety): Snakemake deletes a job's outputs before it
+# runs and when it fails, so the outputs of the last good run are hard-linked aside at start
+# and what a failed run deleted is put back; truncated Parquet/PNG files are removed before
+# the DAG is built, so they are rebuilt instead of read.
+LAST_GOOD = Path(".snakemake") / "ldn-last-good"
+
+
+def _remove_truncated_outputs():
+    from ldn_evidence.io.safety import remove_truncated
+
+    for path in remove_truncated([PROCESSED_DIR, Path(RESULTS_DIR)]):
+        print(f"{path}: truncated; removed so that it is rebuilt", file=sys.stderr)
+
+
+_remove_truncated_outputs()
+
+
 onstart:
     validate_all_study_files()
+    from ldn_evidence.io.safety import snapshot
+
+    snapshot([PROCESSED_DIR, Path(RESULTS_DIR)], LAST_GOOD)
+
+
+onsuccess:
+    from ldn_evidence.io.safety import drop_snapshot
+
+    drop_snapshot(LAST_GOOD)
+
+
+onerror:
+    from ldn_evidence.io.safety import restore_missing
+
+    restored = restore_missing(LAST_GOOD)
+    if restored:
+        print(
+            f"{len(restored)} output file(s) of the last good run put back after the failure "
+            "(they will be rebuilt by the next run that can)",
+            file=sys.stderr,
+        )
 
 
 def get_final_output():
