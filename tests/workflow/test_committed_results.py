@@ -1,0 +1,75 @@
+"""The committed results are what the code and the data produce: a clean run in a temporary
+copy regenerates them, and any difference fails the test with the first differing lines.
+
+``results/changes.*`` are left out: they describe a run relative to the committed results, so
+they differ by design in a copy without git history.
+"""
+
+import difflib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.workflow
+
+ROOT = Path(__file__).resolve().parents[2]
+RELATIVE = {"results/changes.md", "results/changes.json"}
+
+
+def committed_results():
+    out = subprocess.run(
+        ["git", "ls-files", "results"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    return [f for f in out.stdout.splitlines() if f not in RELATIVE and not f.endswith(".gitkeep")]
+
+
+def test_committed_results_match_a_fresh_run(tmp_path):
+    files = committed_results()
+    if not files:
+        pytest.skip("no results are committed (a source archive without them)")
+    work = tmp_path / "project"
+    work.mkdir()
+    shutil.copy(ROOT / "Snakefile", work)
+    for folder in ("workflow", "config", "data/raw", "data/reference"):
+        shutil.copytree(ROOT / folder, work / folder)
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    produced = {
+        p.relative_to(work).as_posix() for p in (work / "results").rglob("*") if p.is_file()
+    } - RELATIVE
+    problems = []
+    missing = sorted(set(files) - produced)
+    extra = sorted(produced - set(files))
+    if missing:
+        problems.append(f"committed but no longer produced: {missing[:10]}")
+    if extra:
+        problems.append(f"produced but not committed: {extra[:10]}")
+    for name in sorted(set(files) & produced):
+        old, new = (ROOT / name).read_bytes(), (work / name).read_bytes()
+        if old == new:
+            continue
+        if name.endswith((".csv", ".md", ".json")):
+            diff = difflib.unified_diff(
+                old.decode("utf-8", "replace").splitlines(),
+                new.decode("utf-8", "replace").splitlines(),
+                "committed/" + name,
+                "regenerated/" + name,
+                n=0,
+                lineterm="",
+            )
+            problems.append("\n".join(list(diff)[:12]))
+        else:
+            problems.append(f"{name}: bytes differ ({len(old)} committed, {len(new)} regenerated)")
+    assert not problems, (
+        "the committed results are out of date; re-run `snakemake --cores 4` and commit "
+        "results/:\n" + "\n".join(problems[:20])
+    )
