@@ -159,6 +159,18 @@ def _nat_ci(est: float, lo: float, hi: float, scale: str) -> str:
     return fmt_effect(est, lo, hi, scale)
 
 
+def _study_effect_text(r: pd.Series, yi: float, lo: float, hi: float, scale: str) -> str:
+    """A study's effect as text. A single-arm proportion is shown as the observed proportion
+    with its Wilson interval (from the effects table), not the back-transformed logit, which
+    carries the continuity correction (0/9 would read 5%); the marker stays on the logit."""
+    p, p_lo, p_hi = (
+        _f(r.get(k)) for k in ("proportion", "proportion_ci_low", "proportion_ci_high")
+    )
+    if scale == "logit" and not any(math.isnan(x) for x in (p, p_lo, p_hi)):
+        return f"{100 * p:.1f}% [{100 * p_lo:.1f}%, {100 * p_hi:.1f}%] (Wilson)"
+    return _nat_ci(yi, lo, hi, scale)
+
+
 def _fmt_tau2(*vals: float) -> list[str]:
     """τ² and its CI with one number format: 4 decimals when all are below 1."""
     finite = [abs(v) for v in vals if not math.isnan(v)]
@@ -362,7 +374,7 @@ def build_forest_table(
             tier=tier + (TIER_MARK if indirect else ""),
             arm1=arm_text(r.get("n_ldn"), r.get("events_ldn")),
             arm2="" if single_arm else arm_text(r.get("n_ctl"), r.get("events_ctl")),
-            effect=_nat_ci(yi, lo, hi, scale_kind) if estimable else "not estimable",
+            effect=_study_effect_text(r, yi, lo, hi, scale_kind) if estimable else "not estimable",
             weight_text=(f"{w:.1f}%" if pooled and not math.isnan(w) and estimable else ""),
             weight=(0.0 if not estimable else w),
             x=yi,
@@ -507,6 +519,11 @@ def build_forest_table(
     footnotes: list[str] = []
     if any_indirect:
         footnotes.append(TIER_FOOTNOTE)
+    if scale_kind == "logit":
+        footnotes.append(
+            "Study text: the observed proportion with its Wilson 95% CI. Markers, whiskers and "
+            "the pooled result are on the logit scale, with 1/2 added to zero cells."
+        )
     if bool(rt["arrow_low"].any() or rt["arrow_high"].any()):
         footnotes.append("Arrows: the interval extends beyond the axis.")
     if any_not_estimable:

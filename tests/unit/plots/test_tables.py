@@ -327,3 +327,13 @@ def test_condition_without_analyses(tables):
     assert fl.n_pooled == fl.n_single == 0 and fl.n_narrative == fl.n_included
     em = build_evidence_map_table("s", an, mem)
     assert em.families == () and len(em.rows) == 0
+
+
+def test_single_arm_proportion_text_is_the_observed_proportion_with_wilson_ci():
+    import pandas as pd
+
+    from ldn_evidence.plots.table_forest import _study_effect_text
+
+    row = pd.Series({"proportion": 0.0, "proportion_ci_low": 0.0, "proportion_ci_high": 0.2991})
+    # 0/9 with 1/2 added to both cells would back-transform to 5%: the text shows 0%
+    assert _study_effect_text(row, -2.944, -4.9, -1.0, "logit") == "0.0% [0.0%, 29.9%] (Wilson)"
