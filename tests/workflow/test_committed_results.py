@@ -26,11 +26,10 @@ def committed_results():
     return [f for f in out.stdout.splitlines() if f not in RELATIVE and not f.endswith(".gitkeep")]
 
 
-def test_committed_results_match_a_fresh_run(tmp_path):
-    files = committed_results()
-    if not files:
-        pytest.skip("no results are committed (a source archive without them)")
-    work = tmp_path / "project"
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory):
+    """A clean run of a copy of the project."""
+    work = tmp_path_factory.mktemp("fresh") / "project"
     work.mkdir()
     shutil.copy(ROOT / "Snakefile", work)
     for folder in ("workflow", "config", "data/raw", "data/reference"):
@@ -43,6 +42,28 @@ def test_committed_results_match_a_fresh_run(tmp_path):
         timeout=1200,
     )
     assert run.returncode == 0, run.stderr[-3000:]
+    return work
+
+
+def test_snakemakes_own_report_collects_the_outputs(fresh):
+    out = fresh / "results" / "workflow-report.html"
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--report", str(out)],
+        cwd=fresh,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert out.stat().st_size > 100_000
+    out.unlink()  # not one of the pipeline's results
+
+
+def test_committed_results_match_a_fresh_run(fresh):
+    files = committed_results()
+    if not files:
+        pytest.skip("no results are committed (a source archive without them)")
+    work = fresh
     produced = {
         p.relative_to(work).as_posix() for p in (work / "results").rglob("*") if p.is_file()
     } - RELATIVE
