@@ -424,11 +424,11 @@ def _posterior(y, v, mask, prior: TauPrior, mu_prior, g: int) -> tuple[_Posterio
     return post, ok
 
 
-def _window(p: np.ndarray, tiny: float = 1e-16) -> np.ndarray:
+def _window(p: np.ndarray, tiny: float = 1e-16) -> tuple[np.ndarray, np.ndarray]:
     """Column indices (n, W) of the smallest window of each row holding every weight > tiny.
 
     W is the widest window of the block; a row's columns past its window repeat its last
-    column and must be given weight 0 by the caller (see the returned mask).
+    column and must be given weight 0 by the caller: the second array is False there.
     """
     big = p > tiny
     first = np.argmax(big, axis=1)
@@ -913,13 +913,12 @@ def bayes_pool_many(
         has_mean[idx] = res["_has_mean"]
         has_sd[idx] = res["_has_sd"]
 
-    notes_cache: dict[tuple, tuple] = {}
-    notes = np.empty(n_groups, dtype=object)
-    for g in range(n_groups):
-        key = (int(sizes[g]), bool(has_mean[g]), bool(has_sd[g]))
-        if key not in notes_cache:
-            notes_cache[key] = _notes_for(key[0], prior, mp, key[1], key[2])
-        notes[g] = notes_cache[key]
+    # notes depend only on (k, mean exists, sd exists): build each distinct one once
+    code = sizes.astype(np.int64) * 4 + has_mean * 2 + has_sd
+    uniq, inverse = np.unique(code, return_inverse=True)
+    texts = np.empty(uniq.size, dtype=object)
+    texts[:] = [_notes_for(int(c // 4), prior, mp, bool(c & 2), bool(c & 1)) for c in uniq]
+    notes = texts[inverse]
     mp_col = np.empty(n_groups, dtype=object)
     mp_col[:] = [mp] * n_groups
     data = {
