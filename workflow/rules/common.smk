@@ -1,13 +1,18 @@
 # Shared setup: validate the config, find the study files, define input functions.
 # Kept light: it runs on every dry-run, so it imports nothing heavy.
 
+import functools
+import hashlib
+import importlib.util
 import json
+import os
+import re
 import sys
 from collections import Counter
 from pathlib import Path
 
 from snakemake.utils import validate
-
+from snakemake_interface_executor_plugins.settings import DeploymentMethod
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -16,9 +21,18 @@ PROCESSED_DIR = Path("data/processed")
 RESULTS_DIR = "results"
 CONDITIONS = list(config["conditions"])
 
-# The rules call the package with the interpreter that runs Snakemake, so a virtual
-# environment works whether or not it is activated.
-LDN = f'"{sys.executable}" -m ldn_evidence'
+# The command every rule runs. The interpreter comes from an environment variable, not a rule
+# parameter, so running Snakemake from another environment re-runs nothing: by default the
+# interpreter that runs Snakemake (a virtual environment works whether or not it is activated);
+# with `--sdm conda`, the rule's conda environment with this repository's src/ on the path.
+LDN = '"$LDN_EVIDENCE_PYTHON" -m ldn_evidence'
+if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+    os.environ.update(
+        LDN_EVIDENCE_PYTHON="python", LDN_EVIDENCE_SRC=str(Path(workflow.basedir) / "src")
+    )
+    shell.prefix('set -euo pipefail; export PYTHONPATH="$LDN_EVIDENCE_SRC"; ')
+else:
+    os.environ.update(LDN_EVIDENCE_PYTHON=sys.executable)
 
 
 wildcard_constraints:
@@ -83,3 +97,77 @@ def get_final_output():
         ]
         outputs.append(f"{RESULTS_DIR}/{condition}/analyses.json")
     return outputs
+
+
+# ---- what a job depends on besides its input files (the pattern for every rule) -------------
+# Snakemake re-runs a job when its input files, its shell command or its params change, but it
+# cannot see the Python code the command imports. So every rule has
+#     code=code_version("effects", "io"),     the subpackages its command imports
+#     settings=config_json("effects"),        each config section it reads (if any)
+# in its params: a change to that code or to those config values re-runs the rule and what
+# follows it, and nothing else.
+
+
+def _package_dir():
+    """The source of ldn_evidence that the jobs import (found without importing it)."""
+    spec = importlib.util.find_spec("ldn_evidence")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(workflow.basedir) / "src" / "ldn_evidence"
+
+
+_PACKAGE_IMPORT = re.compile(r"^\s*(?:from|import)\s+ldn_evidence\.(\w+)", re.MULTILINE)
+
+
+@functools.cache
+def code_version(*subpackages):
+    """A content hash of the package code a rule's command runs.
+
+    The named subpackages of ``ldn_evidence`` (e.g. ``"effects"``), every subpackage they import
+    (followed from their ``ldn_evidence.X`` imports), and the shared top level (``cli``,
+    ``vocab``, the schemas and every other file that is not in a subpackage).
+    """
+    root = _package_dir()
+    names, todo = set(), list(subpackages)
+    while todo:
+        name = todo.pop()
+        if name in names or not (root / name / "__init__.py").is_file():
+            continue
+        names.add(name)
+        for source in (root / name).rglob("*.py"):
+            todo += _PACKAGE_IMPORT.findall(source.read_text(encoding="utf-8"))
+    files = [
+        path
+        for path in root.rglob("*")
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and (
+            path.relative_to(root).parts[0] in names
+            or not (root / path.relative_to(root).parts[0] / "__init__.py").is_file()
+        )
+    ]
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return "ldn_evidence code " + digest.hexdigest()[:16]
+
+
+def config_json(section, default=None):
+    """One section of config/config.yaml as canonical JSON (a param, and the command's input)."""
+    return json.dumps(config.get(section, default), sort_keys=True)
+
+
+def _compare_params_without_pandas():
+    """Let Snakemake compare params without importing pandas (about 1 s on every run).
+
+    Snakemake imports pandas, when it is installed, only to hash pandas objects given as
+    params; these rules' params are strings, which it records identically either way.
+    """
+    from snakemake.persistence import PersistenceBase
+
+    if hasattr(PersistenceBase, "_serialize_param_builtin"):
+        PersistenceBase._serialize_param = property(lambda self: self._serialize_param_builtin)
+
+
+_compare_params_without_pandas()
