@@ -34,7 +34,9 @@ def copy_project(dest: Path) -> Path:
 
 
 def project_env(workdir: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(workdir / "src")}
+    """The environment with the copy's package first on the path."""
+    path = [str(workdir / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
 
 
 def snakemake(

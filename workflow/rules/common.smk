@@ -150,7 +150,7 @@ def code_version(*subpackages):
     for path in sorted(files):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
-    return "ldn_evidence code " + digest.hexdigest()[:16]
+    return f"ldn_evidence code {digest.hexdigest()[:16]}"
 
 
 def config_json(section, default=None):
