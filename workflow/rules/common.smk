@@ -108,6 +108,7 @@ def get_final_output():
 # follows it, and nothing else.
 
 
+@functools.cache
 def _package_dir():
     """The source of ldn_evidence that the jobs import (found without importing it)."""
     spec = importlib.util.find_spec("ldn_evidence")
@@ -119,6 +120,32 @@ def _package_dir():
 _PACKAGE_IMPORT = re.compile(r"^\s*(?:from|import)\s+ldn_evidence\.(\w+)", re.MULTILINE)
 
 
+def _files(folder, skip_packages=False):
+    """Files under ``folder`` (sorted), without caches (and without subpackages if asked)."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.iterdir()):
+        if path.name == "__pycache__" or (skip_packages and (path / "__init__.py").is_file()):
+            continue
+        found += _files(path) if path.is_dir() else [path]
+    return found
+
+
+@functools.cache
+def _subpackage(name):
+    """(content hash, imported subpackages) of one subpackage, or of the shared top level."""
+    root = _package_dir()
+    files = _files(root, skip_packages=True) if name is None else _files(root / name)
+    digest, imports = hashlib.sha256(), set()
+    for path in files:
+        content = path.read_bytes()
+        digest.update(b"\0".join([path.relative_to(root).as_posix().encode(), content, b""]))
+        if path.suffix == ".py":
+            imports.update(_PACKAGE_IMPORT.findall(content.decode("utf-8")))
+    return digest.hexdigest(), frozenset(imports)
+
+
 @functools.cache
 def code_version(*subpackages):
     """A content hash of the package code a rule's command runs.
@@ -127,30 +154,15 @@ def code_version(*subpackages):
     (followed from their ``ldn_evidence.X`` imports), and the shared top level (``cli``,
     ``vocab``, the schemas and every other file that is not in a subpackage).
     """
-    root = _package_dir()
     names, todo = set(), list(subpackages)
     while todo:
         name = todo.pop()
-        if name in names or not (root / name / "__init__.py").is_file():
-            continue
-        names.add(name)
-        for source in (root / name).rglob("*.py"):
-            todo += _PACKAGE_IMPORT.findall(source.read_text(encoding="utf-8"))
-    files = [
-        path
-        for path in root.rglob("*")
-        if path.is_file()
-        and "__pycache__" not in path.parts
-        and (
-            path.relative_to(root).parts[0] in names
-            or not (root / path.relative_to(root).parts[0] / "__init__.py").is_file()
-        )
-    ]
-    digest = hashlib.sha256()
-    for path in sorted(files):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return f"ldn_evidence code {digest.hexdigest()[:16]}"
+        if name not in names and (_package_dir() / name / "__init__.py").is_file():
+            names.add(name)
+            todo += _subpackage(name)[1]
+    parts = [_subpackage(None)[0], *(f"{n}:{_subpackage(n)[0]}" for n in sorted(names))]
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return f"ldn_evidence code {digest[:16]}"
 
 
 def config_json(section, default=None):
