@@ -64,8 +64,15 @@ def planned_jobs(workdir: Path, *args: str, python: str = sys.executable) -> set
     return set(_JOB.findall(run.stdout))
 
 
-def chain(*conditions: str, rules=("ingest", "effects", "analyses")) -> set[tuple[str, str]]:
-    return {(rule, c) for rule in rules for c in conditions}
+#: The jobs of one condition, in order (each depends on the one before).
+STAGES = ("ingest", "effects", "analyses")
+#: Logs of the jobs that combine all conditions (under logs/).
+COMBINED_LOGS = ()
+
+
+def chain(*conditions: str, start: str = "ingest") -> set[tuple[str, str]]:
+    """The jobs of these conditions from the stage ``start`` on."""
+    return {(rule, c) for rule in STAGES[STAGES.index(start) :] for c in conditions}
 
 
 def output_bytes(workdir: Path) -> dict[Path, bytes]:

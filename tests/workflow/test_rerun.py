@@ -55,34 +55,34 @@ def test_removing_one_study_reruns_only_its_condition(project):
 
 
 @pytest.mark.parametrize(
-    ("module", "rules"),
+    ("module", "start"),
     [
-        ("meta/pooling.py", ("analyses",)),
-        ("analysis/run.py", ("analyses",)),
-        ("effects/conversions.py", ("effects", "analyses")),
-        ("io/tables.py", ("ingest", "effects", "analyses")),
-        ("cli.py", ("ingest", "effects", "analyses")),
+        ("meta/pooling.py", "analyses"),
+        ("analysis/run.py", "analyses"),
+        ("effects/conversions.py", "effects"),
+        ("io/tables.py", "ingest"),
+        ("cli.py", "ingest"),
     ],
 )
-def test_changing_package_code_reruns_the_rules_that_run_it(project, module, rules):
+def test_changing_package_code_reruns_the_rules_that_run_it(project, module, start):
     path = project / "src/ldn_evidence" / module
     with edited(path, path.read_text() + "\n# changed\n"):
-        assert planned_jobs(project) == chain(*CONDITIONS, rules=rules)
+        assert planned_jobs(project) == chain(*CONDITIONS, start=start)
 
 
 @pytest.mark.parametrize(
-    ("section", "key", "value", "rules"),
+    ("section", "key", "value", "start"),
     [
-        ("effects", "crossover_correlation", 0.7, ("effects", "analyses")),
-        ("analysis", "method", "DL", ("analyses",)),
+        ("effects", "crossover_correlation", 0.7, "effects"),
+        ("analysis", "method", "DL", "analyses"),
     ],
 )
-def test_changing_config_reruns_the_rules_that_read_it(project, section, key, value, rules):
+def test_changing_config_reruns_the_rules_that_read_it(project, section, key, value, start):
     path = project / "config/config.yaml"
     config = yaml.safe_load(path.read_text())
     config[section][key] = value
     with edited(path, yaml.safe_dump(config, sort_keys=False)):
-        assert planned_jobs(project) == chain(*CONDITIONS, rules=rules)
+        assert planned_jobs(project) == chain(*CONDITIONS, start=start)
 
 
 def test_running_snakemake_from_another_environment_reruns_nothing(project, tmp_path):

@@ -117,50 +117,67 @@ def _package_dir():
     return Path(workflow.basedir) / "src" / "ldn_evidence"
 
 
-_PACKAGE_IMPORT = re.compile(r"^\s*(?:from|import)\s+ldn_evidence\.(\w+)", re.MULTILINE)
+# Imports of another part of the package: ldn_evidence.X, ..X (from a subpackage), and
+# "from ldn_evidence import X, Y".
+_PACKAGE_IMPORT = re.compile(r"^\s*(?:from|import)\s+(?:ldn_evidence\.|\.\.)(\w+)", re.MULTILINE)
+_PACKAGE_IMPORT_NAMES = re.compile(r"^\s*from\s+ldn_evidence\s+import\s+([\w ,]+)$", re.MULTILINE)
+# The entry points every command goes through.
+_SHARED = ("__init__.py", "__main__.py", "cli.py")
 
 
-def _files(folder, skip_packages=False):
-    """Files under ``folder`` (sorted), without caches (and without subpackages if asked)."""
-    if not folder.is_dir():
-        return []
+def _is_unit(path):
+    """A subpackage or a top-level module (other than the shared entry points)."""
+    if path.is_dir():
+        return (path / "__init__.py").is_file()
+    return path.suffix == ".py" and path.name not in _SHARED
+
+
+def _files(folder):
+    """Files under ``folder``, sorted, without caches."""
     found = []
     for path in sorted(folder.iterdir()):
-        if path.name == "__pycache__" or (skip_packages and (path / "__init__.py").is_file()):
-            continue
-        found += _files(path) if path.is_dir() else [path]
+        if path.name != "__pycache__":
+            found += _files(path) if path.is_dir() else [path]
     return found
 
 
 @functools.cache
-def _subpackage(name):
-    """(content hash, imported subpackages) of one subpackage, or of the shared top level."""
+def _unit(name):
+    """(content hash, imported units) of one subpackage or top-level module (None: shared)."""
     root = _package_dir()
-    files = _files(root, skip_packages=True) if name is None else _files(root / name)
+    if name is None:
+        tops = [p for p in sorted(root.iterdir()) if p.name != "__pycache__" and not _is_unit(p)]
+        files = [f for p in tops for f in (_files(p) if p.is_dir() else [p])]
+    else:
+        files = _files(root / name) if (root / name).is_dir() else [root / f"{name}.py"]
     digest, imports = hashlib.sha256(), set()
     for path in files:
         content = path.read_bytes()
         digest.update(b"\0".join([path.relative_to(root).as_posix().encode(), content, b""]))
         if path.suffix == ".py":
-            imports.update(_PACKAGE_IMPORT.findall(content.decode("utf-8")))
+            text = content.decode("utf-8")
+            imports.update(_PACKAGE_IMPORT.findall(text))
+            for names in _PACKAGE_IMPORT_NAMES.findall(text):
+                imports.update(n.strip() for n in names.split(","))
     return digest.hexdigest(), frozenset(imports)
 
 
 @functools.cache
-def code_version(*subpackages):
+def code_version(*units):
     """A content hash of the package code a rule's command runs.
 
-    The named subpackages of ``ldn_evidence`` (e.g. ``"effects"``), every subpackage they import
-    (followed from their ``ldn_evidence.X`` imports), and the shared top level (``cli``,
-    ``vocab``, the schemas and every other file that is not in a subpackage).
+    The named subpackages or top-level modules of ``ldn_evidence`` (e.g. ``"effects"``), every
+    one they import (followed from their imports), and the shared entry points (``cli``,
+    ``__init__``, ``__main__``, the schemas and other data files).
     """
-    names, todo = set(), list(subpackages)
+    root = _package_dir()
+    names, todo = set(), list(units)
     while todo:
         name = todo.pop()
-        if name not in names and (_package_dir() / name / "__init__.py").is_file():
+        if name not in names and (_is_unit(root / name) or _is_unit(root / f"{name}.py")):
             names.add(name)
-            todo += _subpackage(name)[1]
-    parts = [_subpackage(None)[0], *(f"{n}:{_subpackage(n)[0]}" for n in sorted(names))]
+            todo += _unit(name)[1]
+    parts = [_unit(None)[0], *(f"{n}:{_unit(n)[0]}" for n in sorted(names))]
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return f"ldn_evidence code {digest[:16]}"
 
