@@ -35,7 +35,9 @@ rule analyses:
         processed=lambda wc: PROCESSED_DIR / wc.condition,
         out_dir=lambda wc: f"{RESULTS_DIR}/{wc.condition}",
     shell:
-        LDN + " analyses --condition {wildcards.condition} --plan {input.plan:q}"
-        " --processed-dir {params.processed:q} --published {input.published:q}"
-        " --effect-settings {params.effect_settings:q} --pool-settings {params.pool_settings:q}"
-        " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+        ldn(
+            "analyses --condition {wildcards.condition} --plan {input.plan:q}"
+            " --processed-dir {params.processed:q} --published {input.published:q}"
+            " --effect-settings {params.effect_settings:q} --pool-settings {params.pool_settings:q}"
+            " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+        )

@@ -21,10 +21,10 @@ PROCESSED_DIR = Path("data/processed")
 RESULTS_DIR = "results"
 CONDITIONS = list(config["conditions"])
 
-# The command every rule runs. The interpreter comes from an environment variable, not a rule
-# parameter, so running Snakemake from another environment re-runs nothing: by default the
-# interpreter that runs Snakemake (a virtual environment works whether or not it is activated);
-# with `--sdm conda`, the rule's conda environment with this repository's src/ on the path.
+# The command of every job, `shell: ldn("...")`. The interpreter comes from an environment
+# variable, not a parameter, so running Snakemake from another environment re-runs nothing: by
+# default the interpreter that runs Snakemake (a virtual environment works whether or not it is
+# activated); with `--sdm conda`, the conda environment with this repository's src/ on the path.
 LDN = '"$LDN_EVIDENCE_PYTHON" -m ldn_evidence'
 if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
     os.environ.update(
@@ -33,6 +33,11 @@ if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
     shell.prefix('set -euo pipefail; export PYTHONPATH="$LDN_EVIDENCE_SRC"; ')
 else:
     os.environ.update(LDN_EVIDENCE_PYTHON=sys.executable)
+
+
+def ldn(arguments):
+    """The shell command ``ldn-evidence ARGUMENTS`` (Snakemake placeholders allowed)."""
+    return f"{LDN} {arguments}"
 
 
 wildcard_constraints:

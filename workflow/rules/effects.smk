@@ -22,5 +22,7 @@ rule effects:
         settings=config_json("effects"),
         out_dir=lambda wc: PROCESSED_DIR / wc.condition,
     shell:
-        LDN + " effects --studies {input.studies:q} --outcomes {input.outcomes:q}"
-        " --settings {params.settings:q} --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+        ldn(
+            "effects --studies {input.studies:q} --outcomes {input.outcomes:q}"
+            " --settings {params.settings:q} --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+        )

@@ -22,5 +22,7 @@ rule ingest:
         code=code_version("io"),
         out_dir=lambda wc: PROCESSED_DIR / wc.condition,
     shell:
-        LDN + " ingest {input.studies:q} --condition {wildcards.condition}"
-        " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+        ldn(
+            "ingest {input.studies:q} --condition {wildcards.condition}"
+            " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+        )
