@@ -1,7 +1,8 @@
 # ldn-evidence: evidence synthesis of low-dose naltrexone (LDN) trials.
 # Table of contents only; each stage lives in workflow/rules/, all logic in src/ldn_evidence/.
-#   snakemake --cores 4        run everything on the study files in data/raw/
-#   snakemake -n               show what would run
+#   snakemake                  run what is out of date (settings: profiles/default/)
+#   snakemake -n               show what would run, and why (a file, the code, the config)
+#   snakemake --sdm conda      the same in the conda environment of workflow/envs/
 
 
 from snakemake.utils import min_version

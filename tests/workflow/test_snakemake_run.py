@@ -1,39 +1,25 @@
 """The workflow end to end, in a temporary copy of the project (data, config, rules)."""
 
-import shutil
+import os
+import signal
 import subprocess
 import sys
-from pathlib import Path
+import time
 
 import pandas as pd
 import pytest
+from tests.workflow.project import (
+    COMBINED_LOGS,
+    CONDITIONS,
+    STAGES,
+    copy_project,
+    output_bytes,
+    planned_jobs,
+    project_env,
+    snakemake,
+)
 
 pytestmark = pytest.mark.workflow
-
-ROOT = Path(__file__).resolve().parents[2]
-CONDITIONS = ("fibromyalgia", "crohns_disease", "multiple_sclerosis", "long_covid")
-
-
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A copy of the project with a finished run."""
-    work = tmp_path_factory.mktemp("project")
-    shutil.copy(ROOT / "Snakefile", work)
-    for folder in ("workflow", "config", "data/raw", "data/reference"):
-        shutil.copytree(ROOT / folder, work / folder)
-    run = snakemake(work)
-    assert run.returncode == 0, run.stderr[-3000:]
-    return work
 
 
 def test_run_writes_processed_tables_for_every_condition(project):
@@ -46,36 +32,21 @@ def test_run_writes_processed_tables_for_every_condition(project):
         effects = pd.read_parquet(project / "data/processed" / condition / "effects.parquet")
         assert set(effects["outcome_id"]) == set(outcomes["outcome_id"])
         assert (project / "data/processed" / condition / "effects_method.json").exists()
+        assert (project / "results" / condition / "analyses.json").exists()
     total = sum(
         len(pd.read_parquet(project / "data/processed" / c / "studies.parquet")) for c in CONDITIONS
     )
     assert total == 27
 
 
-def test_second_run_has_nothing_to_do(project):
-    run = snakemake(project, "-n")
-    assert run.returncode == 0
-    assert "Nothing to be done" in run.stdout + run.stderr
-
-
-def test_editing_one_study_reruns_only_its_condition(project):
-    path = project / "data/raw/multiple_sclerosis/Cree2010.yaml"
-    original = path.read_text()
-    try:
-        path.write_text(original + "# corrected extraction\n")
-        run = snakemake(project, "-n")
-        out = run.stdout + run.stderr
-        assert run.returncode == 0, out
-        assert "condition=multiple_sclerosis" in out
-        for other in ("fibromyalgia", "crohns_disease", "long_covid"):
-            assert f"condition={other}" not in out
-    finally:
-        path.write_text(original)
+def test_one_log_per_job(project):
+    logs = sorted(p.relative_to(project / "logs").as_posix() for p in (project / "logs").rglob("*"))
+    expected = sorted([*(f"{rule}/{c}.log" for rule in STAGES for c in CONDITIONS), *COMBINED_LOGS])
+    assert [p for p in logs if p.endswith(".log")] == expected
 
 
 def test_invalid_study_stops_the_run_and_keeps_earlier_results(project):
-    processed = project / "data/processed"
-    before = {p: p.read_bytes() for p in sorted(processed.rglob("*")) if p.is_file()}
+    before = output_bytes(project)
     path = project / "data/raw/fibromyalgia/Bruun2024.yaml"
     original = path.read_text()
     other = project / "data/raw/long_covid/Isman2024.yaml"
@@ -83,7 +54,7 @@ def test_invalid_study_stops_the_run_and_keeps_earlier_results(project):
     try:
         path.write_text(original.replace("n_ldn: 49", "n_ldn: 0", 1))
         other.write_text(other_original.replace("sd_ldn: 24.8", "sd_ldn: -24.8"))
-        run = snakemake(project)
+        run = snakemake(project, "--cores", "2")
         out = run.stdout + run.stderr
         assert run.returncode != 0
         assert (
@@ -94,20 +65,50 @@ def test_invalid_study_stops_the_run_and_keeps_earlier_results(project):
             "data/raw/long_covid/Isman2024.yaml: outcome sf_36_total_score: "
             "statistics.sd_ldn: -24.8 is not positive (expected a value > 0)"
         ) in out
-        after = {p: p.read_bytes() for p in sorted(processed.rglob("*")) if p.is_file()}
-        assert after == before
+        assert output_bytes(project) == before
     finally:
         path.write_text(original)
         other.write_text(other_original)
 
 
-def test_outputs_are_byte_identical_across_runs(project, tmp_path):
-    again = tmp_path / "again"
-    shutil.copytree(
-        project, again, ignore=shutil.ignore_patterns(".snakemake", "processed", "logs")
+@pytest.fixture(scope="module")
+def recovered(tmp_path_factory):
+    """A second clean run in a fresh copy, killed (SIGKILL) once its first jobs have started,
+    then recovered as the README says: ``snakemake --unlock``, then ``snakemake``."""
+    work = copy_project(tmp_path_factory.mktemp("killed"))
+    run = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "--cores", "2"],
+        cwd=work,
+        env=project_env(work),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
-    run = snakemake(again)
-    assert run.returncode == 0, run.stderr[-3000:]
-    for path in sorted((project / "data/processed").rglob("*.*")):
-        twin = again / path.relative_to(project)
-        assert twin.read_bytes() == path.read_bytes(), path.name
+    incomplete = work / ".snakemake" / "incomplete"
+    deadline = time.monotonic() + 300
+    while not (incomplete.is_dir() and any(incomplete.iterdir())):
+        assert run.poll() is None and time.monotonic() < deadline, "no job started"
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    refused = snakemake(work, "--cores", "2")
+    unlock = snakemake(work, "--unlock")
+    resumed = snakemake(work, "--cores", "2")
+    return work, refused, unlock, resumed
+
+
+def test_recovery_after_a_killed_run(recovered):
+    work, refused, unlock, resumed = recovered
+    assert refused.returncode != 0 and "--unlock" in refused.stdout + refused.stderr
+    assert unlock.returncode == 0, unlock.stderr[-3000:]
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert planned_jobs(work) == set()
+
+
+def test_two_clean_runs_give_byte_identical_outputs(project, recovered):
+    work = recovered[0]
+    ours, theirs = output_bytes(project), output_bytes(work)
+    assert sorted(ours) == sorted(theirs)
+    assert {p.parts[1] for p in ours if p.parts[0] == "results"} >= set(CONDITIONS)
+    for path, content in ours.items():
+        assert theirs[path] == content, path

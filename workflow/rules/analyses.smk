@@ -23,19 +23,24 @@ rule analyses:
         multiext(f"{RESULTS_DIR}/{{condition}}/published_comparison", ".parquet", ".csv"),
     log:
         "logs/analyses/{condition}.log",
-    params:
-        ldn=LDN,
-        effect_settings=json.dumps(config["effects"], sort_keys=True),
-        pool_settings=json.dumps(config.get("analysis", {}), sort_keys=True),
-        bayes_settings=json.dumps(config.get("bayes", {}), sort_keys=True),
-        processed=lambda wc: PROCESSED_DIR / wc.condition,
-        out_dir=lambda wc: f"{RESULTS_DIR}/{wc.condition}",
+    conda:
+        "../envs/ldn-evidence.yaml"
     threads: 1
     resources:
         mem_mb=1000,
+        runtime=10,
+    params:
+        code=code_version("analysis", "effects", "io", "meta"),
+        effect_settings=config_json("effects"),
+        pool_settings=config_json("analysis", {}),
+        bayes_settings=config_json("bayes", {}),
+        processed=lambda wc: PROCESSED_DIR / wc.condition,
+        out_dir=lambda wc: f"{RESULTS_DIR}/{wc.condition}",
     shell:
-        "{params.ldn} analyses --condition {wildcards.condition} --plan {input.plan:q}"
-        " --processed-dir {params.processed:q} --published {input.published:q}"
-        " --effect-settings {params.effect_settings:q} --pool-settings {params.pool_settings:q}"
-        " --bayes-settings {params.bayes_settings:q}"
-        " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+        ldn(
+            "analyses --condition {wildcards.condition} --plan {input.plan:q}"
+            " --processed-dir {params.processed:q} --published {input.published:q}"
+            " --effect-settings {params.effect_settings:q} --pool-settings {params.pool_settings:q}"
+            " --bayes-settings {params.bayes_settings:q}"
+            " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+        )

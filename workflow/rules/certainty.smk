@@ -1,4 +1,4 @@
-# Stage 5: GRADE certainty per analysis (config/certainty.yaml), and the claims check.
+# Stage 4: GRADE certainty per analysis (config/certainty.yaml), and the claims check.
 
 
 rule certainty:
@@ -12,15 +12,22 @@ rule certainty:
         multiext(f"{RESULTS_DIR}/{{condition}}/certainty", ".parquet", ".csv"),
     log:
         "logs/certainty/{condition}.log",
-    params:
-        ldn=LDN,
+    conda:
+        "../envs/ldn-evidence.yaml"
     threads: 1
     resources:
         mem_mb=1000,
+        runtime=10,
+    params:
+        code=code_version("certainty"),
+        results=RESULTS_DIR,
+        processed=PROCESSED_DIR,
     shell:
-        "{params.ldn} certainty --condition {wildcards.condition} --results-dir {RESULTS_DIR}"
-        " --processed-dir {PROCESSED_DIR} --config {input.rules:q}"
-        " --overrides {input.overrides:q} 2>&1 | tee {log:q}"
+        ldn(
+            "certainty --condition {wildcards.condition} --results-dir {params.results:q}"
+            " --processed-dir {params.processed:q} --config {input.rules:q}"
+            " --overrides {input.overrides:q} 2>&1 | tee {log:q}"
+        )
 
 
 rule claims:
@@ -36,12 +43,18 @@ rule claims:
         multiext(f"{RESULTS_DIR}/claims", ".parquet", ".csv"),
     log:
         "logs/claims.log",
-    params:
-        ldn=LDN,
-        conditions=" ".join(CONDITIONS),
+    conda:
+        "../envs/ldn-evidence.yaml"
     threads: 1
     resources:
         mem_mb=1000,
+        runtime=10,
+    params:
+        code=code_version("certainty"),
+        conditions=" ".join(CONDITIONS),
+        results=RESULTS_DIR,
     shell:
-        "{params.ldn} claims --conditions {params.conditions} --claims {input.claims:q}"
-        " --results-dir {RESULTS_DIR} --config {input.rules:q} 2>&1 | tee {log:q}"
+        ldn(
+            "claims --conditions {params.conditions} --claims {input.claims:q}"
+            " --results-dir {params.results:q} --config {input.rules:q} 2>&1 | tee {log:q}"
+        )

@@ -13,13 +13,18 @@ rule changes:
         json=f"{RESULTS_DIR}/changes.json",
     log:
         "logs/changes.log",
-    params:
-        ldn=LDN,
-        conditions=" ".join(CONDITIONS),
-        results=RESULTS_DIR,
+    conda:
+        "../envs/ldn-evidence.yaml"
     threads: 1
     resources:
         mem_mb=500,
+        runtime=5,
+    params:
+        code=code_version("changes"),
+        conditions=" ".join(CONDITIONS),
+        results=RESULTS_DIR,
     shell:
-        "{params.ldn} changes --conditions {params.conditions} --results-dir {params.results:q}"
-        " --out-md {output.markdown:q} --out-json {output.json:q} 2>&1 | tee {log:q}"
+        ldn(
+            "changes --conditions {params.conditions} --results-dir {params.results:q}"
+            " --out-md {output.markdown:q} --out-json {output.json:q} 2>&1 | tee {log:q}"
+        )

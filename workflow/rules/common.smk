@@ -1,11 +1,17 @@
 # Shared setup: validate the config, find the study files, define input functions.
 # Kept light: it runs on every dry-run, so it imports nothing heavy.
 
+import functools
+import hashlib
+import importlib.util
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
 from snakemake.utils import validate
+from snakemake_interface_executor_plugins.settings import DeploymentMethod
 
 
 def _stop(lines, summary):
@@ -35,9 +41,23 @@ PROCESSED_DIR = Path("data/processed")
 RESULTS_DIR = "results"
 CONDITIONS = list(config["conditions"])
 
-# The rules call the package with the interpreter that runs Snakemake, so a virtual
-# environment works whether or not it is activated.
-LDN = f'"{sys.executable}" -m ldn_evidence'
+# The command of every job, `shell: ldn("...")`. The interpreter comes from an environment
+# variable, not a parameter, so running Snakemake from another environment re-runs nothing: by
+# default the interpreter that runs Snakemake (a virtual environment works whether or not it is
+# activated); with `--sdm conda`, the conda environment with this repository's src/ on the path.
+LDN = '"$LDN_EVIDENCE_PYTHON" -m ldn_evidence'
+if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+    os.environ.update(
+        LDN_EVIDENCE_PYTHON="python", LDN_EVIDENCE_SRC=str(Path(workflow.basedir) / "src")
+    )
+    shell.prefix('set -euo pipefail; export PYTHONPATH="$LDN_EVIDENCE_SRC"; ')
+else:
+    os.environ.update(LDN_EVIDENCE_PYTHON=sys.executable)
+
+
+def ldn(arguments):
+    """The shell command ``ldn-evidence ARGUMENTS`` (Snakemake placeholders allowed)."""
+    return f"{LDN} {arguments}"
 
 
 wildcard_constraints:
@@ -161,3 +181,106 @@ def get_final_output():
     outputs += [f"{RESULTS_DIR}/changes.md", f"{RESULTS_DIR}/changes.json"]
     outputs += [f"{RESULTS_DIR}/claims.parquet", f"{RESULTS_DIR}/claims.csv"]
     return outputs
+
+
+# ---- what a job depends on besides its input files (the pattern for every rule) -------------
+# Snakemake re-runs a job when its input files, its shell command or its params change, but it
+# cannot see the Python code the command imports. So every rule has
+#     code=code_version("effects", "io"),     the subpackages its command imports
+#     settings=config_json("effects"),        each config section it reads (if any)
+# in its params: a change to that code or to those config values re-runs the rule and what
+# follows it, and nothing else.
+
+
+@functools.cache
+def _package_dir():
+    """The source of ldn_evidence that the jobs import (found without importing it)."""
+    spec = importlib.util.find_spec("ldn_evidence")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(workflow.basedir) / "src" / "ldn_evidence"
+
+
+# Imports of another part of the package: ldn_evidence.X, ..X (from a subpackage), and
+# "from ldn_evidence import X, Y".
+_PACKAGE_IMPORT = re.compile(r"^\s*(?:from|import)\s+(?:ldn_evidence\.|\.\.)(\w+)", re.MULTILINE)
+_PACKAGE_IMPORT_NAMES = re.compile(r"^\s*from\s+ldn_evidence\s+import\s+([\w ,]+)$", re.MULTILINE)
+# The entry points every command goes through.
+_SHARED = ("__init__.py", "__main__.py", "cli.py")
+
+
+def _is_unit(path):
+    """A subpackage or a top-level module (other than the shared entry points)."""
+    if path.is_dir():
+        return (path / "__init__.py").is_file()
+    return path.suffix == ".py" and path.name not in _SHARED
+
+
+def _files(folder):
+    """Files under ``folder``, sorted, without caches."""
+    found = []
+    for path in sorted(folder.iterdir()):
+        if path.name != "__pycache__":
+            found += _files(path) if path.is_dir() else [path]
+    return found
+
+
+@functools.cache
+def _unit(name):
+    """(content hash, imported units) of one subpackage or top-level module (None: shared)."""
+    root = _package_dir()
+    if name is None:
+        tops = [p for p in sorted(root.iterdir()) if p.name != "__pycache__" and not _is_unit(p)]
+        files = [f for p in tops for f in (_files(p) if p.is_dir() else [p])]
+    else:
+        files = _files(root / name) if (root / name).is_dir() else [root / f"{name}.py"]
+    digest, imports = hashlib.sha256(), set()
+    for path in files:
+        content = path.read_bytes()
+        digest.update(b"\0".join([path.relative_to(root).as_posix().encode(), content, b""]))
+        if path.suffix == ".py":
+            text = content.decode("utf-8")
+            imports.update(_PACKAGE_IMPORT.findall(text))
+            for names in _PACKAGE_IMPORT_NAMES.findall(text):
+                imports.update(n.strip() for n in names.split(","))
+    return digest.hexdigest(), frozenset(imports)
+
+
+@functools.cache
+def code_version(*units):
+    """A content hash of the package code a rule's command runs.
+
+    The named subpackages or top-level modules of ``ldn_evidence`` (e.g. ``"effects"``), every
+    one they import (followed from their imports), and the shared entry points (``cli``,
+    ``__init__``, ``__main__``, the schemas and other data files).
+    """
+    root = _package_dir()
+    names, todo = set(), list(units)
+    while todo:
+        name = todo.pop()
+        if name not in names and (_is_unit(root / name) or _is_unit(root / f"{name}.py")):
+            names.add(name)
+            todo += _unit(name)[1]
+    parts = [_unit(None)[0], *(f"{n}:{_unit(n)[0]}" for n in sorted(names))]
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return f"ldn_evidence code {digest[:16]}"
+
+
+def config_json(section, default=None):
+    """One section of config/config.yaml as canonical JSON (a param, and the command's input)."""
+    return json.dumps(config.get(section, default), sort_keys=True)
+
+
+def _compare_params_without_pandas():
+    """Let Snakemake compare params without importing pandas (about 1 s on every run).
+
+    Snakemake imports pandas, when it is installed, only to hash pandas objects given as
+    params; these rules' params are strings, which it records identically either way.
+    """
+    from snakemake.persistence import PersistenceBase
+
+    if hasattr(PersistenceBase, "_serialize_param_builtin"):
+        PersistenceBase._serialize_param = property(lambda self: self._serialize_param_builtin)
+
+
+_compare_params_without_pandas()

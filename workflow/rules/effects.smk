@@ -11,13 +11,18 @@ rule effects:
         method=PROCESSED_DIR / "{condition}" / "effects_method.json",
     log:
         "logs/effects/{condition}.log",
-    params:
-        ldn=LDN,
-        settings=json.dumps(config["effects"], sort_keys=True),
-        out_dir=lambda wc: PROCESSED_DIR / wc.condition,
+    conda:
+        "../envs/ldn-evidence.yaml"
     threads: 1
     resources:
         mem_mb=1000,
+        runtime=10,
+    params:
+        code=code_version("effects", "io"),
+        settings=config_json("effects"),
+        out_dir=lambda wc: PROCESSED_DIR / wc.condition,
     shell:
-        "{params.ldn} effects --studies {input.studies:q} --outcomes {input.outcomes:q}"
-        " --settings {params.settings:q} --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+        ldn(
+            "effects --studies {input.studies:q} --outcomes {input.outcomes:q}"
+            " --settings {params.settings:q} --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+        )

@@ -1,4 +1,4 @@
-# Stage 4: every figure of a condition (forest and funnel plots, evidence map, effect
+# Stage 5: every figure of a condition (forest and funnel plots, evidence map, effect
 # direction, risk of bias, study flow) as PNG and SVG, from the result tables only.
 
 
@@ -13,14 +13,19 @@ rule figures:
         index=f"{RESULTS_DIR}/{{condition}}/figures/index.json",
     log:
         "logs/figures/{condition}.log",
-    params:
-        ldn=LDN,
-        results=lambda wc: f"{RESULTS_DIR}/{wc.condition}",
-        processed=lambda wc: PROCESSED_DIR / wc.condition,
-        out_dir=lambda wc: f"{RESULTS_DIR}/{wc.condition}/figures",
+    conda:
+        "../envs/ldn-evidence.yaml"
     threads: 1
     resources:
         mem_mb=1500,
+        runtime=20,
+    params:
+        code=code_version("plots"),
+        results=lambda wc: f"{RESULTS_DIR}/{wc.condition}",
+        processed=lambda wc: PROCESSED_DIR / wc.condition,
+        out_dir=lambda wc: f"{RESULTS_DIR}/{wc.condition}/figures",
     shell:
-        "{params.ldn} figures --condition {wildcards.condition} --results-dir {params.results:q}"
-        " --processed-dir {params.processed:q} --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+        ldn(
+            "figures --condition {wildcards.condition} --results-dir {params.results:q}"
+            " --processed-dir {params.processed:q} --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+        )

@@ -12,12 +12,17 @@ rule ingest:
         outcomes_csv=PROCESSED_DIR / "{condition}" / "outcomes.csv",
     log:
         "logs/ingest/{condition}.log",
-    params:
-        ldn=LDN,
-        out_dir=lambda wc: PROCESSED_DIR / wc.condition,
+    conda:
+        "../envs/ldn-evidence.yaml"
     threads: 1
     resources:
         mem_mb=1000,
+        runtime=10,
+    params:
+        code=code_version("io"),
+        out_dir=lambda wc: PROCESSED_DIR / wc.condition,
     shell:
-        "{params.ldn} ingest {input.studies:q} --condition {wildcards.condition}"
-        " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+        ldn(
+            "ingest {input.studies:q} --condition {wildcards.condition}"
+            " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+        )

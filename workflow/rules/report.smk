@@ -5,7 +5,9 @@
 def report_inputs(wildcards):
     tables = ("analyses", "analysis_members", "narrative", "vote_counts", "published_comparison")
     inputs = [f"{RESULTS_DIR}/{c}/{t}.parquet" for c in CONDITIONS for t in tables]
-    inputs += [f"{PROCESSED_DIR}/{c}/{t}.parquet" for c in CONDITIONS for t in ("studies", "effects")]
+    inputs += [
+        f"{PROCESSED_DIR}/{c}/{t}.parquet" for c in CONDITIONS for t in ("studies", "effects")
+    ]
     inputs += [f"{RESULTS_DIR}/{c}/certainty.parquet" for c in CONDITIONS]
     inputs += [f"{RESULTS_DIR}/{c}/figures/index.json" for c in CONDITIONS]
     return inputs
@@ -31,18 +33,23 @@ rule report:
         ),
     log:
         "logs/report.log",
+    conda:
+        "../envs/ldn-evidence.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
-        ldn=LDN,
+        code=code_version("report"),
         conditions=" ".join(CONDITIONS),
         results=RESULTS_DIR,
         processed=PROCESSED_DIR,
         out_dir=f"{RESULTS_DIR}/report",
-    threads: 1
-    resources:
-        mem_mb=1000,
     shell:
-        "{params.ldn} report --conditions {params.conditions} --results-dir {params.results:q}"
-        " --processed-dir {params.processed:q} --config {input.config:q}"
-        " --changes {input.changes:q} --claims {input.claims:q}"
-        " --claims-source {input.claims_source:q}"
-        " --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+        ldn(
+            "report --conditions {params.conditions} --results-dir {params.results:q}"
+            " --processed-dir {params.processed:q} --config {input.config:q}"
+            " --changes {input.changes:q} --claims {input.claims:q}"
+            " --claims-source {input.claims_source:q} --out-dir {params.out_dir:q} 2>&1"
+            " | tee {log:q}"
+        )
