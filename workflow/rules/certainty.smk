@@ -20,8 +20,8 @@ rule certainty:
         runtime=10,
     params:
         code=code_version("certainty"),
-        results=RESULTS_DIR,
-        processed=PROCESSED_DIR,
+        results=lambda wc, input: Path(input.analyses).parent.parent,
+        processed=lambda wc, input: Path(input.effects).parent.parent,
     shell:
         ldn(
             "certainty --condition {wildcards.condition} --results-dir {params.results:q}"
@@ -52,7 +52,7 @@ rule claims:
     params:
         code=code_version("certainty"),
         conditions=" ".join(CONDITIONS),
-        results=RESULTS_DIR,
+        results=lambda wc, output: Path(output[0]).parent,
     shell:
         ldn(
             "claims --conditions {params.conditions} --claims {input.claims:q}"

@@ -22,7 +22,7 @@ rule changes:
     params:
         code=code_version("changes"),
         conditions=" ".join(CONDITIONS),
-        results=RESULTS_DIR,
+        results=lambda wc, output: Path(output.markdown).parent,
     shell:
         ldn(
             "changes --conditions {params.conditions} --results-dir {params.results:q}"

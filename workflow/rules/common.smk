@@ -160,6 +160,17 @@ onerror:
         )
 
 
+def report_inputs(wildcards):
+    tables = ("analyses", "analysis_members", "narrative", "vote_counts", "published_comparison")
+    inputs = [f"{RESULTS_DIR}/{c}/{t}.parquet" for c in CONDITIONS for t in tables]
+    inputs += [
+        f"{PROCESSED_DIR}/{c}/{t}.parquet" for c in CONDITIONS for t in ("studies", "effects")
+    ]
+    inputs += [f"{RESULTS_DIR}/{c}/certainty.parquet" for c in CONDITIONS]
+    inputs += [f"{RESULTS_DIR}/{c}/figures/index.json" for c in CONDITIONS]
+    return inputs
+
+
 def get_final_output():
     outputs = []
     for condition in CONDITIONS:

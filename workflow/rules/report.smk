@@ -2,17 +2,6 @@
 # summary, from the result tables and figures of every condition (no statistics computed here).
 
 
-def report_inputs(wildcards):
-    tables = ("analyses", "analysis_members", "narrative", "vote_counts", "published_comparison")
-    inputs = [f"{RESULTS_DIR}/{c}/{t}.parquet" for c in CONDITIONS for t in tables]
-    inputs += [
-        f"{PROCESSED_DIR}/{c}/{t}.parquet" for c in CONDITIONS for t in ("studies", "effects")
-    ]
-    inputs += [f"{RESULTS_DIR}/{c}/certainty.parquet" for c in CONDITIONS]
-    inputs += [f"{RESULTS_DIR}/{c}/figures/index.json" for c in CONDITIONS]
-    return inputs
-
-
 rule report:
     input:
         report_inputs,
@@ -42,9 +31,9 @@ rule report:
     params:
         code=code_version("report"),
         conditions=" ".join(CONDITIONS),
-        results=RESULTS_DIR,
-        processed=PROCESSED_DIR,
-        out_dir=f"{RESULTS_DIR}/report",
+        results=lambda wc, output: Path(output.html).parent.parent,
+        processed=lambda wc, input: Path(input.config).parent.parent / PROCESSED_DIR,
+        out_dir=lambda wc, output: Path(output.html).parent,
     shell:
         ldn(
             "report --conditions {params.conditions} --results-dir {params.results:q}"
