@@ -64,22 +64,64 @@ def bundled_run(tmp_path_factory):
             )
             == 0
         )
-    assert (
-        main(
-            [
-                "report",
-                "--conditions",
-                *conditions,
-                "--results-dir",
-                str(work / "results"),
-                "--processed-dir",
-                str(work / "data" / "processed"),
-                "--config",
-                str(work / "config" / "config.yaml"),
-                "--out-dir",
-                str(work / "results" / "report"),
-            ]
-        )
-        == 0
-    )
+    results = work / "results"
+    processed_root = work / "data" / "processed"
+    for condition in conditions:
+        certainty = [
+            "certainty",
+            "--condition",
+            condition,
+            "--results-dir",
+            str(results),
+            "--processed-dir",
+            str(processed_root),
+            "--config",
+            str(work / "config" / "certainty.yaml"),
+            "--overrides",
+            str(work / "config" / "certainty_overrides.yaml"),
+        ]
+        assert main(certainty) == 0
+        figures = [
+            "figures",
+            "--condition",
+            condition,
+            "--results-dir",
+            str(results / condition),
+            "--processed-dir",
+            str(processed_root / condition),
+            "--out-dir",
+            str(results / condition / "figures"),
+        ]
+        assert main(figures) == 0
+    claims_csv = str(PROJECT_ROOT / "data" / "reference" / "claims.csv")
+    claims = [
+        "claims",
+        "--conditions",
+        *conditions,
+        "--claims",
+        claims_csv,
+        "--results-dir",
+        str(results),
+        "--config",
+        str(work / "config" / "certainty.yaml"),
+    ]
+    assert main(claims) == 0
+    report = [
+        "report",
+        "--conditions",
+        *conditions,
+        "--results-dir",
+        str(results),
+        "--processed-dir",
+        str(processed_root),
+        "--config",
+        str(work / "config" / "config.yaml"),
+        "--claims",
+        str(results / "claims.parquet"),
+        "--claims-source",
+        claims_csv,
+        "--out-dir",
+        str(results / "report"),
+    ]
+    assert main(report) == 0
     return work
