@@ -1027,12 +1027,18 @@ def _candidates(o: _Outcome, s: EffectSettings) -> tuple[list[Candidate], list[s
     """Every estimate the paths can derive, and the reasons worth showing when none can."""
     found: list[Candidate] = []
     reasons: list[str] = []
-    for _, path in PATHS:
+    for name, path in PATHS:
         try:
-            found.extend(path(o, s))
+            # a path yields lazily: collect inside the try so its errors are caught here
+            found.extend(list(path(o, s)))
         except NotDerivable as exc:
             if exc.relevant:
                 reasons.append(str(exc))
+        except (ValueError, OverflowError, ZeroDivisionError) as exc:
+            # numbers that pass validation but not a formula's domain (an arm of one person,
+            # a difference of 0 with a p-value, an SE that overflows): that path gives no
+            # effect, and says why, instead of stopping the stage
+            reasons.append(f"{name.replace('_', ' ')}: {exc}")
     return found, reasons
 
 

@@ -332,3 +332,26 @@ def test_constructed_frames_are_deterministic():
         {"statistics": {"events_ldn": 3, "total_ldn": 10}}, design="single_arm_pre_post"
     )
     pd.testing.assert_frame_equal(first, second)
+
+
+@pytest.mark.parametrize(
+    ("statistics", "p_value", "design"),
+    [
+        # a crossover difference of 0 with its p-value: no SE can be recovered
+        ({"mean_change_ldn": 1.0, "mean_change_ctl": 1.0}, 0.5, "crossover_rct"),
+        # a crossover analysed with one participant
+        ({"n_ldn": 1, "mean_change_ldn": 2.0, "mean_change_ctl": 1.0}, 0.5, "crossover_rct"),
+        # an SE that overflows when squared
+        ({"mean_change_ldn": 1e300, "mean_change_ctl": -1e300}, 0.999, "crossover_rct"),
+    ],
+)
+def test_numbers_outside_a_formulas_domain_give_a_narrative_row(statistics, p_value, design):
+    # found by the property test: these passed validation and stopped the effects stage
+    got = constructed(
+        {"statistics": statistics, "p_value": {"operator": "=", "value": p_value}},
+        design=design,
+        sample_size={"randomized": 30},
+    )
+    assert (got.tier == "F").all() or (got[got.tier != "F"].vi > 0).all()
+    narrative = got[got.tier == "F"]
+    assert narrative.not_computable_reason.notna().all()
