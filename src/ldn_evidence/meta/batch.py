@@ -31,6 +31,27 @@ def _bad_value_error(frame, column, rows, key_cols, what) -> ValueError:
     )
 
 
+def checked_effects(frame, key_cols, yi, vi, caller, extra=()):
+    """The ``yi`` and ``vi`` columns of a long table as float arrays, after checking that every
+    named column exists, the table has rows, estimates are finite and variances finite and > 0
+    (errors name the row and its group)."""
+    missing = [c for c in [*key_cols, yi, vi, *extra] if c not in frame.columns]
+    if missing:
+        raise KeyError(f"{caller}: columns not in frame: {missing}")
+    if len(frame) == 0:
+        raise ValueError(f"{caller}: frame has no rows")
+    y = frame[yi].to_numpy(dtype=float, na_value=np.nan)
+    v = frame[vi].to_numpy(dtype=float, na_value=np.nan)
+    bad = np.flatnonzero(~np.isfinite(y))
+    if bad.size:
+        raise _bad_value_error(frame, yi, bad, key_cols, "finite")
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(~(np.isfinite(v) & (v > 0)))
+    if bad.size:
+        raise _bad_value_error(frame, vi, bad, key_cols, "finite and > 0")
+    return y, v
+
+
 def _group_numbers(frame: pd.DataFrame, key_cols: list) -> tuple[np.ndarray, bool]:
     """Number the groups 0, 1, ... in the sorted order of their keys (missing keys last).
 
@@ -144,20 +165,7 @@ def pool_many(
     """
     method, test = check_options(method, test, level, pi_method, threshold, maxiter)
     key_cols = [by] if isinstance(by, str) or not isinstance(by, Sequence) else list(by)
-    missing = [c for c in [*key_cols, yi, vi] if c not in frame.columns]
-    if missing:
-        raise KeyError(f"pool_many: columns not in frame: {missing}")
-    if len(frame) == 0:
-        raise ValueError("pool_many: frame has no rows")
-    y = frame[yi].to_numpy(dtype=float, na_value=np.nan)
-    v = frame[vi].to_numpy(dtype=float, na_value=np.nan)
-    bad = np.flatnonzero(~np.isfinite(y))
-    if bad.size:
-        raise _bad_value_error(frame, yi, bad, key_cols, "finite")
-    with np.errstate(invalid="ignore"):
-        bad = np.flatnonzero(~(np.isfinite(v) & (v > 0)))
-    if bad.size:
-        raise _bad_value_error(frame, vi, bad, key_cols, "finite and > 0")
+    y, v = checked_effects(frame, key_cols, yi, vi, "pool_many")
 
     gid, in_order = _group_numbers(frame, key_cols)
     pos, first, sizes = _positions(gid, in_order)

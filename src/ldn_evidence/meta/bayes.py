@@ -840,7 +840,12 @@ def bayes_pool_many(
         empty frame, or for a threshold column that varies within a group.
     """
     # the helpers of pool_many: group numbering and positions within groups
-    from ldn_evidence.meta.batch import _bad_value_error, _group_numbers, _positions
+    from ldn_evidence.meta.batch import (
+        _bad_value_error,
+        _group_numbers,
+        _positions,
+        checked_effects,
+    )
 
     prior = make_tau_prior(tau_prior, tau_scale)
     mp = _check_mu_prior(mu_prior)
@@ -848,20 +853,8 @@ def bayes_pool_many(
     key_cols = [by] if isinstance(by, str) or not isinstance(by, Sequence) else list(by)
     th_col = thresholds if isinstance(thresholds, str) else None
     ths = () if th_col is not None else _check_thresholds(thresholds)
-    missing = [c for c in [*key_cols, yi, vi, *([th_col] if th_col else [])] if c not in frame]
-    if missing:
-        raise KeyError(f"bayes_pool_many: columns not in frame: {missing}")
-    if len(frame) == 0:
-        raise ValueError("bayes_pool_many: frame has no rows")
-    y = frame[yi].to_numpy(dtype=float, na_value=np.nan)
-    v = frame[vi].to_numpy(dtype=float, na_value=np.nan)
-    bad = np.flatnonzero(~np.isfinite(y))
-    if bad.size:
-        raise _bad_value_error(frame, yi, bad, key_cols, "finite")
-    with np.errstate(invalid="ignore"):
-        bad = np.flatnonzero(~(np.isfinite(v) & (v > 0)))
-    if bad.size:
-        raise _bad_value_error(frame, vi, bad, key_cols, "finite and > 0")
+    extra = [th_col] if th_col else []
+    y, v = checked_effects(frame, key_cols, yi, vi, "bayes_pool_many", extra)
 
     gid, in_order = _group_numbers(frame, key_cols)
     pos, first, sizes = _positions(gid, in_order)
