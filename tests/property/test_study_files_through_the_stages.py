@@ -2,7 +2,8 @@
 through ingest and effects without an exception, and every effect row with a tier A-E has a
 finite ``yi`` and ``vi > 0`` (anything else is tier F with its reason).
 
-Study files are generated with hypothesis, edge values included (arms of one person, SDs of
+Study files are generated with hypothesis (150 derandomized examples here; 1,500 random ones
+found nothing more), edge values included (arms of one person, SDs of
 1e-300 and 1e308, p = 1, zero-width CIs, zero and all events, huge n).
 """
 
@@ -113,7 +114,7 @@ def study(draw):
 
 
 @settings(
-    max_examples=60,
+    max_examples=150,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -8,7 +8,7 @@ which wraps them into :class:`~ldn_evidence.effects.types.EffectEstimate` record
 from __future__ import annotations
 
 import math
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 from typing import Literal
 
 import numpy as np
@@ -631,14 +631,22 @@ def count_from_percent(percent: float | str, n: int, *, decimals: int | None = N
         if isinstance(percent, float) and math.isnan(percent):
             return None
         reported = Decimal(str(percent))
+    if not reported.is_finite():
+        raise ValueError(f"percent must be a finite number; got {percent!r}")
     if n != int(n) or n < 1:
         raise ValueError(f"n must be a positive whole number; got {n!r}")
     if decimals < 0:
         raise ValueError(f"decimals must be >= 0; got {decimals!r}")
     n = int(n)
-    half_unit = Decimal(1).scaleb(-decimals) / 2
-    fits = [k for k in range(n + 1) if abs(Decimal(100 * k) / Decimal(n) - reported) <= half_unit]
-    return fits[0] if len(fits) == 1 else None
+    # the counts that fit form the integer range [n (p - h) / 100, n (p + h) / 100]: solved
+    # directly (not by trying every k, which never ends for n = 10**12), exactly in Decimal
+    with localcontext() as exact:
+        _sign, digits, exponent = reported.as_tuple()
+        exact.prec = len(str(n)) + len(digits) + abs(int(exponent)) + decimals + 10
+        half_unit = Decimal(1).scaleb(-decimals) / 2
+        lowest = max(0, int(((reported - half_unit) * n / 100).to_integral_value(ROUND_CEILING)))
+        highest = min(n, int(((reported + half_unit) * n / 100).to_integral_value(ROUND_FLOOR)))
+    return lowest if lowest == highest else None
 
 
 def counts_from_percent(percent: ArrayLike, n: ArrayLike, *, decimals: ArrayLike) -> np.ndarray:

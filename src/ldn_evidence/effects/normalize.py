@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -1029,15 +1030,18 @@ def _candidates(o: _Outcome, s: EffectSettings) -> tuple[list[Candidate], list[s
     reasons: list[str] = []
     for name, path in PATHS:
         try:
-            # a path yields lazily: collect inside the try so its errors are caught here
-            found.extend(list(path(o, s)))
+            # a path yields lazily: collect inside the try so its errors are caught here;
+            # numpy's 0/0, x/0 and overflow raise too, so a CI of zero width gives a reason
+            # rather than a NaN row (the same in tests, where warnings are errors, and in runs)
+            with np.errstate(divide="raise", invalid="raise", over="raise"):
+                found.extend(list(path(o, s)))
         except NotDerivable as exc:
             if exc.relevant:
                 reasons.append(str(exc))
-        except (ValueError, OverflowError, ZeroDivisionError) as exc:
+        except (ValueError, OverflowError, ZeroDivisionError, FloatingPointError) as exc:
             # numbers that pass validation but not a formula's domain (an arm of one person,
-            # a difference of 0 with a p-value, an SE that overflows): that path gives no
-            # effect, and says why, instead of stopping the stage
+            # a difference of 0 with a p-value, an SE that overflows, a CI of zero width):
+            # that path gives no effect, and says why, instead of stopping the stage
             reasons.append(f"{name.replace('_', ' ')}: {exc}")
     return found, reasons
 

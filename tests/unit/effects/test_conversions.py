@@ -1,6 +1,7 @@
 """Conversions on published worked examples (source cited per test) and exact identities."""
 
 import math
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -196,6 +197,35 @@ def test_count_from_percent(percent, n, decimals, expected):
 def test_count_from_percent_needs_decimals_for_numbers():
     with pytest.raises(ValueError, match="decimals is required when percent is a number"):
         cv.count_from_percent(33.3, 27)
+
+
+def _every_count_that_fits(percent: str, n: int) -> list[int]:
+    """The definition, by trying every k (what the function did before it solved the range)."""
+    decimals = len(percent.split(".")[1]) if "." in percent else 0
+    half_unit = Decimal(1).scaleb(-decimals) / 2
+    return [k for k in range(n + 1) if abs(Decimal(100 * k) / n - Decimal(percent)) <= half_unit]
+
+
+@pytest.mark.parametrize("decimals", [0, 1, 2])
+def test_count_from_percent_agrees_with_trying_every_count(decimals):
+    rng = np.random.default_rng(20261130)
+    for n in range(1, 120):
+        for p in [*rng.uniform(0, 100, 6), 0.0, 100.0, 50.0, 12.5]:
+            percent = f"{p:.{decimals}f}"
+            fits = _every_count_that_fits(percent, n)
+            assert cv.count_from_percent(percent, n) == (fits[0] if len(fits) == 1 else None)
+
+
+def test_count_from_percent_is_instant_for_a_huge_denominator():
+    # found by the property test: trying every k of n = 10**12 never finished
+    assert cv.count_from_percent("11", 10**12) is None  # ~10**10 counts round to 11%
+    assert cv.count_from_percent("0.5", 1) is None
+    assert cv.count_from_percent("25.0000000000", 10**12) == 25 * 10**10
+
+
+def test_count_from_percent_refuses_a_percentage_that_is_not_finite():
+    with pytest.raises(ValueError, match="finite"):
+        cv.count_from_percent(float("inf"), 10, decimals=0)
 
 
 def test_counts_from_percent_vectorised():

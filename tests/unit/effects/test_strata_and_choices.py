@@ -355,3 +355,22 @@ def test_numbers_outside_a_formulas_domain_give_a_narrative_row(statistics, p_va
     assert (got.tier == "F").all() or (got[got.tier != "F"].vi > 0).all()
     narrative = got[got.tier == "F"]
     assert narrative.not_computable_reason.notna().all()
+
+
+def test_a_reported_difference_with_a_ci_of_zero_width_gives_a_narrative_row():
+    # found by the property test on CI: MD 0 (0 to 0) made 0/0 in the SMD conversion, a
+    # RuntimeWarning in tests and a NaN row in runs; now it is a reason in both
+    got = constructed(
+        {
+            "statistics": {"n_ldn": 1, "n_ctl": 2},
+            "reported_effect": {
+                "type": "MD (between-group)",
+                "value": 0.0,
+                "ci_low": 0.0,
+                "ci_high": 0.0,
+                "sign_convention": "ldn_minus_comparator",
+            },
+        }
+    )
+    assert list(got.tier) == ["F"]
+    assert "reported md ci" in got.not_computable_reason.iloc[0]
