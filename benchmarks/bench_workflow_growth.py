@@ -193,6 +193,21 @@ def timed(workdir: Path, *args: str) -> tuple[float, float]:
     return elapsed, cpu
 
 
+def count_jobs(workdir: Path) -> int:
+    """Jobs of a clean run (from a dry run's job stats; the ``all`` target not counted)."""
+    env = {**os.environ, "PYTHONPATH": str(workdir / "src")}
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--forceall", "--cores", "1"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    total = [line.split() for line in run.stdout.splitlines() if line.startswith("total")]
+    return int(total[0][1]) - 1
+
+
 def measure(workdir: Path, cores: int, repeat: int) -> dict[str, tuple[float, float]]:
     """Median (wall, CPU) times (s) of clean, no-op, --version and one-study-edit runs."""
     cores_args = ("--cores", str(cores))
@@ -254,17 +269,15 @@ def main(argv: list[str] | None = None) -> int:
             copy_project(work, raw=shape is None)
             if shape is not None:
                 write_synthetic(work, *shape)
-            n_conditions = len(
-                yaml.safe_load((work / "config/config.yaml").read_text())["conditions"]
-            )
             files = sorted((work / "data/raw").rglob("*.yaml"))
             n_outcomes = sum(len(yaml.safe_load(f.read_text())["outcomes"]) for f in files)
+            n_jobs = count_jobs(work)
             r = measure(work, args.cores, args.repeat)
         results[size] = r
         over = (r["noop"][0] - r["version"][0], r["noop"][1] - r["version"][1])
         cells = [f"{w:.2f} ({c:.2f})".rjust(12) for w, c in (r["noop"], r["version"], over)]
         print(
-            f"{size:>10} {len(files):>8} {n_outcomes:>9} {3 * n_conditions + 1:>5}"
+            f"{size:>10} {len(files):>8} {n_outcomes:>9} {n_jobs:>5}"
             f" {r['clean'][0]:>6.1f} ({r['clean'][1]:>5.1f}) {' '.join(cells)}"
             f" {r['edit'][0]:>5.1f} ({r['edit'][1]:>4.1f})",
             flush=True,
