@@ -8,8 +8,14 @@ recomputed: the plot tables carry the numbers of those files.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
 import json
+import math
 import re
+from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -46,6 +52,83 @@ _OWNED = re.compile(
     r"^(forest_.+|funnel_.+|evidence_map|effect_direction|rob_traffic_light|rob_summary|"
     r"study_flow)\.(png|svg)$"
 )
+
+
+def _canonical(obj: object) -> object:
+    """A JSON-able, deterministic form of a plot table (dataclasses, frames, tuples, numbers)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = dataclasses.fields(obj)
+        return [type(obj).__name__, {f.name: _canonical(getattr(obj, f.name)) for f in fields}]
+    if isinstance(obj, pd.DataFrame):
+        return {
+            "columns": [str(c) for c in obj.columns],
+            "dtypes": [str(t) for t in obj.dtypes],
+            "index": [_canonical(i) for i in obj.index],
+            "rows": [[_canonical(v) for v in row] for row in obj.itertuples(index=False)],
+        }
+    if isinstance(obj, pd.Series):
+        return _canonical(obj.to_frame())
+    if isinstance(obj, dict):
+        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, list | tuple):
+        return [_canonical(v) for v in obj]
+    if obj is None or obj is pd.NA or obj is pd.NaT:
+        return None
+    if isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, int | float) or hasattr(obj, "dtype"):  # numpy scalars too
+        value = float(obj)
+        return repr(value) if not math.isfinite(value) or value != int(value) else int(value)
+    return repr(obj)
+
+
+@functools.cache
+def _drawing_version() -> str:
+    """What, besides the plot table, decides a figure's bytes: the source of this subpackage
+    (tables and renderers) and the matplotlib and Pillow versions."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for package in ("matplotlib", "pillow"):
+        digest.update(f"{package}=={metadata.version(package)}\0".encode())
+    return digest.hexdigest()
+
+
+def figure_key(kind: str, table: object, *extra: str) -> str:
+    """Content key of one figure: its kind, its plot table, its other drawing arguments and the
+    drawing code (:func:`_drawing_version`). Equal keys mean byte-identical PNG and SVG files,
+    since drawing is deterministic (``tests/workflow`` checks that two runs agree byte for byte).
+    """
+    payload = json.dumps(
+        [kind, _canonical(table), list(extra), _drawing_version()],
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+#: Beside ``index.json``: each drawn figure's key and file digests. Not a declared output of
+#: the figures rule, so Snakemake does not delete it before the job runs (it does delete
+#: ``index.json``), and a re-run redraws only the figures whose key or files changed.
+DRAWN = "drawn.json"
+
+
+def _previous_figures(out_dir: Path) -> dict[str, dict]:
+    """The figures a previous run drew, by name, with their keys and file digests (empty when
+    there is no readable record)."""
+    try:
+        drawn = json.loads((out_dir / DRAWN).read_text(encoding="utf-8"))
+        return {name: entry for name, entry in drawn.items() if isinstance(entry, dict)}
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -87,17 +170,14 @@ def render_condition_figures(
     cert_path = results_dir / "certainty.parquet"
     certainty = pd.read_parquet(cert_path) if cert_path.exists() else None
 
-    # matplotlib only from here on
-    from . import _mpl
-    from .draw_condition import (
-        draw_effect_direction,
-        draw_evidence_map,
-        draw_rob_summary,
-        draw_rob_traffic_light,
-        draw_study_flow,
-    )
-    from .draw_forest import draw_forest
-    from .draw_funnel import draw_funnel
+    def draw(name: str) -> Callable:
+        # matplotlib is imported only when a figure has to be drawn
+        from . import draw_condition, draw_forest, draw_funnel
+
+        for module in (draw_condition, draw_forest, draw_funnel):
+            if hasattr(module, name):
+                return getattr(module, name)
+        raise AttributeError(name)
 
     label = CONDITION_LABEL.get(condition, condition.replace("_", " ").capitalize())
     figures: list[dict] = []
@@ -112,12 +192,30 @@ def render_condition_figures(
         used.add(stem)
         return stem
 
-    def emit(fig, stem: str, kind: str, title: str, aid: str | None = None) -> None:
-        try:
-            files = _mpl.save(fig, out_dir, stem)
-        finally:
-            _mpl.close(fig)
+    previous = _previous_figures(out_dir)
+    drawn: dict[str, dict] = {}
+
+    def emit(
+        renderer: str, table, stem: str, kind: str, title: str, aid: str | None = None, *args
+    ) -> None:
+        """Draw one figure, or keep the files of a previous run when its key and the files'
+        digests say they are what drawing would write again."""
+        key = figure_key(renderer, table, *args)
+        files = [f"{stem}.png", f"{stem}.svg"]
+        old = previous.get(stem, {})
+        digests = [_file_digest(out_dir / f) for f in files]
+        if old.get("key") != key or old.get("sha256") != digests or None in digests:
+            from . import _mpl
+
+            with _mpl.style():
+                fig = draw(renderer)(table, *args)
+                try:
+                    files = _mpl.save(fig, out_dir, stem)
+                finally:
+                    _mpl.close(fig)
+            digests = [_file_digest(out_dir / f) for f in files]
         used.add(stem)
+        drawn[stem] = {"key": key, "sha256": digests}
         figures.append(
             {"name": stem, "kind": kind, "analysis_id": aid, "title": title, "files": files}
         )
@@ -128,65 +226,73 @@ def render_condition_figures(
     main = analyses[analyses["scenario"] == "main"]
     mem_main = members[members["scenario"] == "main"]
     out_dir.mkdir(parents=True, exist_ok=True)
-    with _mpl.style():
-        for aid in sorted(main["analysis_id"].astype(str).unique()):
-            a = main[main["analysis_id"] == aid].iloc[0]
-            m = mem_main[mem_main["analysis_id"] == aid]
-            sg = analyses[
-                (analyses["analysis_id"] == aid)
-                & analyses["scenario"].astype(str).str.startswith("subgroup:")
-            ]
-            title = text_or(a.get("title"), aid)
-            f_stem = stem_for("forest", aid)
-            if len(m) == 0:
-                skip(f_stem, "forest", "no member rows in analysis_members.parquet", aid)
-            else:
-                emit(draw_forest(build_forest_table(a, m, sg)), f_stem, "forest", title, aid)
-            u_stem = stem_for("funnel", aid)
-            reason = funnel_reason(a, m)
-            if reason is None:
-                emit(draw_funnel(build_funnel_table(a, m)), u_stem, "funnel", title, aid)
-            else:
-                skip(u_stem, "funnel", reason, aid)
-
-        if len(main):
-            t = build_evidence_map_table(condition, analyses, members, certainty)
-            emit(draw_evidence_map(t, label), "evidence_map", "evidence_map", "Evidence map")
+    for aid in sorted(main["analysis_id"].astype(str).unique()):
+        a = main[main["analysis_id"] == aid].iloc[0]
+        m = mem_main[mem_main["analysis_id"] == aid]
+        sg = analyses[
+            (analyses["analysis_id"] == aid)
+            & analyses["scenario"].astype(str).str.startswith("subgroup:")
+        ]
+        title = text_or(a.get("title"), aid)
+        f_stem = stem_for("forest", aid)
+        if len(m) == 0:
+            skip(f_stem, "forest", "no member rows in analysis_members.parquet", aid)
         else:
-            skip("evidence_map", "evidence_map", "no analyses for this condition")
-
-        ed = build_effect_direction_table(condition, narrative, studies)
-        if len(ed.cells):
-            emit(
-                draw_effect_direction(ed, label),
-                "effect_direction",
-                "effect_direction",
-                "Effect direction (narrative synthesis)",
-            )
+            emit("draw_forest", build_forest_table(a, m, sg), f_stem, "forest", title, aid)
+        u_stem = stem_for("funnel", aid)
+        reason = funnel_reason(a, m)
+        if reason is None:
+            emit("draw_funnel", build_funnel_table(a, m), u_stem, "funnel", title, aid)
         else:
-            skip("effect_direction", "effect_direction", "no outcomes in the narrative synthesis")
+            skip(u_stem, "funnel", reason, aid)
 
-        rob = build_rob_table(condition, studies)
-        if len(rob.rows):
-            emit(
-                draw_rob_traffic_light(rob, label),
-                "rob_traffic_light",
-                "rob_traffic_light",
-                "Risk of bias (traffic light)" + (", provisional" if rob.provisional else ""),
-            )
-            rs = build_rob_summary_table(condition, studies)
-            emit(
-                draw_rob_summary(rs, label),
-                "rob_summary",
-                "rob_summary",
-                "Risk of bias (summary)" + (", provisional" if rs.provisional else ""),
-            )
-        else:
-            skip("rob_traffic_light", "rob_traffic_light", "no included studies")
-            skip("rob_summary", "rob_summary", "no included studies")
+    if len(main):
+        t = build_evidence_map_table(condition, analyses, members, certainty)
+        emit("draw_evidence_map", t, "evidence_map", "evidence_map", "Evidence map", None, label)
+    else:
+        skip("evidence_map", "evidence_map", "no analyses for this condition")
 
-        flow = build_flow_table(condition, studies, analyses, members, narrative)
-        emit(draw_study_flow(flow, label), "study_flow", "study_flow", "Study flow")
+    ed = build_effect_direction_table(condition, narrative, studies)
+    if len(ed.cells):
+        emit(
+            "draw_effect_direction",
+            ed,
+            "effect_direction",
+            "effect_direction",
+            "Effect direction (narrative synthesis)",
+            None,
+            label,
+        )
+    else:
+        skip("effect_direction", "effect_direction", "no outcomes in the narrative synthesis")
+
+    rob = build_rob_table(condition, studies)
+    if len(rob.rows):
+        emit(
+            "draw_rob_traffic_light",
+            rob,
+            "rob_traffic_light",
+            "rob_traffic_light",
+            "Risk of bias (traffic light)" + (", provisional" if rob.provisional else ""),
+            None,
+            label,
+        )
+        rs = build_rob_summary_table(condition, studies)
+        emit(
+            "draw_rob_summary",
+            rs,
+            "rob_summary",
+            "rob_summary",
+            "Risk of bias (summary)" + (", provisional" if rs.provisional else ""),
+            None,
+            label,
+        )
+    else:
+        skip("rob_traffic_light", "rob_traffic_light", "no included studies")
+        skip("rob_summary", "rob_summary", "no included studies")
+
+    flow = build_flow_table(condition, studies, analyses, members, narrative)
+    emit("draw_study_flow", flow, "study_flow", "study_flow", "Study flow", None, label)
 
     written = {f for fig in figures for f in fig["files"]}
     for p in sorted(out_dir.iterdir()):
@@ -199,6 +305,9 @@ def render_condition_figures(
         "figures": sorted(figures, key=lambda d: d["name"]),
         "not_drawn": sorted(not_drawn, key=lambda d: d["name"]),
     }
+    atomic_write_text(
+        out_dir / DRAWN, json.dumps(drawn, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    )
     atomic_write_text(
         out_dir / "index.json",
         json.dumps(index, sort_keys=True, indent=2, ensure_ascii=False) + "\n",

@@ -15,6 +15,7 @@ import pytest
 from tests.unit.plots.synthetic import HOSTILE, write_condition
 
 from ldn_evidence.plots import render_condition_figures
+from ldn_evidence.plots._mpl import save as _REAL_SAVE
 
 #: The analyses the render tests draw: k = 1, k = 2, k = 30, a ratio with a zero-event study,
 #: and an analysis with subgroup panels.
@@ -79,7 +80,7 @@ def test_index_lists_every_figure_and_every_missing_one(rendered):
     assert text == json.dumps(idx, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     files = sorted(p.name for p in out.iterdir())
     listed = sorted(f for fig in idx["figures"] for f in fig["files"])
-    assert files == sorted([*listed, "index.json", "notes.txt"])
+    assert files == sorted([*listed, "drawn.json", "index.json", "notes.txt"])
     assert all(len(fig["files"]) == 2 for fig in idx["figures"])
 
 
@@ -198,3 +199,68 @@ def test_png_metadata_is_fixed(rendered):
     assert b"Software" not in raw and b"matplotlib" not in raw.lower()
     with io.BytesIO(raw) as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+# ---- figures already drawn are kept ----------------------------------------------------------
+
+
+def _render_counting_draws(monkeypatch, res, proc, out) -> list[str]:
+    """Render, recording which figures were drawn (not taken from the previous run)."""
+    from ldn_evidence.plots import _mpl
+
+    saved: list[str] = []
+
+    def counting_save(fig, out_dir, stem):
+        saved.append(stem)
+        return _REAL_SAVE(fig, out_dir, stem)
+
+    monkeypatch.setattr(_mpl, "save", counting_save)
+    render_condition_figures("synthetic", res, proc, out)
+    return saved
+
+
+def test_a_rerun_redraws_only_the_figures_whose_table_or_files_changed(tmp_path, monkeypatch):
+    res, proc = write_condition(tmp_path, only=("fatigue_k1", "sleep_k2"))
+    out = tmp_path / "figures"
+    first = _render_counting_draws(monkeypatch, res, proc, out)
+    assert "forest_sleep_k2" in first and "study_flow" in first
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    # nothing changed: nothing drawn, the same bytes
+    assert _render_counting_draws(monkeypatch, res, proc, out) == []
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+    # a truncated file (a killed run) and a deleted one are drawn again, identically
+    (out / "forest_sleep_k2.png").write_bytes(before["forest_sleep_k2.png"][:100])
+    (out / "study_flow.svg").unlink()
+    assert sorted(_render_counting_draws(monkeypatch, res, proc, out)) == [
+        "forest_sleep_k2",
+        "study_flow",
+    ]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+    # one study's effect changes: its forest plot and the evidence map, not the rest
+    members_path = res / "analysis_members.parquet"
+    members = pd.read_parquet(members_path)
+    row = members.index[(members.analysis_id == "sleep_k2")][0]
+    members.loc[row, "yi"] = members.loc[row, "yi"] + 0.5
+    members.to_parquet(members_path)
+    redrawn = _render_counting_draws(monkeypatch, res, proc, out)
+    assert "forest_sleep_k2" in redrawn and "forest_fatigue_k1" not in redrawn
+    assert "rob_summary" not in redrawn
+
+    # an unreadable record of what was drawn: everything is drawn again
+    (out / "drawn.json").write_text("{not json", encoding="utf-8")
+    assert sorted(_render_counting_draws(monkeypatch, res, proc, out)) == sorted(first)
+
+
+def test_the_key_covers_the_drawing_code(monkeypatch):
+    from ldn_evidence.plots import render
+
+    table = pd.DataFrame({"x": [1.0, float("nan")], "label": ["a", None]})
+    key = render.figure_key("draw_forest", table, "Fibromyalgia")
+    assert key == render.figure_key("draw_forest", table.copy(), "Fibromyalgia")
+    assert key != render.figure_key("draw_forest", table, "Long COVID")
+    assert key != render.figure_key("draw_forest", table.assign(x=[1.0, 2.0]), "Fibromyalgia")
+    monkeypatch.setattr(render, "_drawing_version", lambda: "another version of the code")
+    assert key != render.figure_key("draw_forest", table, "Fibromyalgia")
