@@ -85,11 +85,12 @@ def _canonical(obj: object) -> object:
 @functools.cache
 def _drawing_version() -> str:
     """What, besides the plot table, decides a figure's bytes: the source of this subpackage
-    (tables and renderers) and the matplotlib and Pillow versions."""
+    (tables and renderers; nothing else of the package shapes a figure) and the versions of
+    matplotlib, Pillow and numpy."""
     digest = hashlib.sha256()
     for path in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    for package in ("matplotlib", "pillow"):
+    for package in ("matplotlib", "pillow", "numpy"):
         digest.update(f"{package}=={metadata.version(package)}\0".encode())
     return digest.hexdigest()
 
