@@ -60,8 +60,8 @@ __all__ = [
     "wilson_interval",
 ]
 
-_LOG_SQRT_2PI = math.log(math.sqrt(2.0 * math.pi))
-_LOG_PI = math.log(math.pi)
+_LOG_SQRT_2PI = float(np.log(np.sqrt(2 * np.pi)))  # computed as scipy.stats does: same bits
+_LOG_PI = float(np.log(np.pi))
 
 
 # ---- normal --------------------------------------------------------------------------------
