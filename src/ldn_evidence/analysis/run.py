@@ -18,6 +18,7 @@ import pandas as pd
 
 from ldn_evidence.analysis.plan import Analysis
 from ldn_evidence.analysis.select import select_members
+from ldn_evidence.distributions import sign_test_p, wilson_interval
 from ldn_evidence.effects.normalize import EffectSettings, derive_effects
 from ldn_evidence.meta import POOL_FIELDS, pool
 
@@ -736,10 +737,7 @@ def vote_counts(narrative: pd.DataFrame) -> pd.DataFrame:
     """Vote counting by direction of effect (Cochrane Handbook 12.2.2.5), per domain and
     comparison group: one vote per study (its outcomes' direction if they agree, else mixed),
     a two-sided sign test of better against worse, and the proportion better with its Wilson
-    95% CI (statsmodels)."""
-    from scipy.stats import binomtest
-    from statsmodels.stats.proportion import proportion_confint
-
+    95% CI (:mod:`ldn_evidence.distributions`: ``sign_test_p``, ``wilson_interval``)."""
     rows = []
     if narrative.empty:
         return pd.DataFrame(columns=_VOTE_COLUMNS)
@@ -752,10 +750,8 @@ def vote_counts(narrative: pd.DataFrame) -> pd.DataFrame:
         better = sum(v == "better_with_ldn" for v in votes.values())
         worse = sum(v == "worse_with_ldn" for v in votes.values())
         decided = better + worse
-        p = binomtest(better, decided, 0.5).pvalue if decided else math.nan
-        low, high = (
-            proportion_confint(better, decided, method="wilson") if decided else (math.nan,) * 2
-        )
+        p = sign_test_p(better, decided) if decided else math.nan
+        low, high = wilson_interval(better, decided) if decided else (math.nan,) * 2
         rows.append(
             {
                 "domain": domain,

@@ -13,7 +13,9 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import special, stats
+from scipy import special
+
+from ldn_evidence import distributions
 
 Distribution = Literal["t", "z", "auto"]
 
@@ -34,8 +36,8 @@ def _critical_value(level: float, df: ArrayLike | None) -> np.ndarray:
         raise ValueError(f"level must be between 0 and 1; got {level!r}")
     tail = (1 - level) / 2
     if df is None:
-        return np.asarray(stats.norm.isf(tail))
-    return np.asarray(stats.t.isf(tail, np.asarray(df, dtype=float)))
+        return np.asarray(distributions.norm_isf(tail))
+    return np.asarray(distributions.t_isf(tail, np.asarray(df, dtype=float)))
 
 
 def hedges_correction(df: ArrayLike) -> float | np.ndarray:
@@ -275,9 +277,9 @@ def se_from_p(
     valid = (p > 0) & (p < 1)
     safe_p = np.where(valid, p, 0.5)
     if df is None:
-        statistic = stats.norm.isf(safe_p / 2)
+        statistic = distributions.norm_isf(safe_p / 2)
     else:
-        statistic = stats.t.isf(safe_p / 2, np.asarray(df, dtype=float))
+        statistic = distributions.t_isf(safe_p / 2, np.asarray(df, dtype=float))
     se = np.abs(np.asarray(estimate, dtype=float)) / statistic
     return _out(np.where(valid, se, np.nan))
 
@@ -410,12 +412,12 @@ def smd_from_md_ci(
 
 def _range_divisor(n: np.ndarray) -> np.ndarray:
     """Wan et al. (2014) xi(n): expected range of n standard normal values (Blom's formula)."""
-    return 2 * stats.norm.ppf((n - 0.375) / (n + 0.25))
+    return 2 * distributions.norm_ppf((n - 0.375) / (n + 0.25))
 
 
 def _iqr_divisor(n: np.ndarray) -> np.ndarray:
     """Wan et al. (2014) eta(n): expected interquartile range of n standard normal values."""
-    return 2 * stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25))
+    return 2 * distributions.norm_ppf((0.75 * n - 0.125) / (n + 0.25))
 
 
 def mean_from_median(

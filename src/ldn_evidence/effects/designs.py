@@ -16,8 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy import stats
-
+from ldn_evidence.distributions import t_isf, wilson_interval
 from ldn_evidence.effects import conversions
 from ldn_evidence.effects.escalc import escalc
 from ldn_evidence.effects.types import EffectEstimate
@@ -418,7 +417,7 @@ def crossover_smd_from_p_value(p: float, n: float, r: float, sign: float) -> Eff
         raise ValueError(f"p must be between 0 and 1 (exclusive); got {p!r}")
     if sign not in (1.0, -1.0):
         raise ValueError(f"sign must be +1 or -1; got {sign!r}")
-    t = float(stats.t.isf(p / 2, n - 1))
+    t = float(t_isf(p / 2, n - 1))
     # A unit SD of the differences: MD = t / sqrt(n); per-period SD = 1 / sqrt(2 (1 - r)).
     sd = 1 / math.sqrt(2 * (1 - r))
     est = crossover_smd_paired(sign * t / math.sqrt(n), sd, 0.0, sd, n, r)
@@ -459,7 +458,7 @@ def single_arm_proportion(events: int, total: int, level: float = 0.95) -> Singl
     :math:`y = \\ln\\frac{x}{n-x}`, :math:`v = \\frac1x + \\frac1{n-x}`, with 1/2 added to
     both cells when ``x = 0`` or ``x = n``. The interval people read is Wilson's score
     interval on the proportion scale (Wilson 1927; recommended by Newcombe 1998 and Brown, Cai
-    & DasGupta 2001 for small n), computed with statsmodels.
+    & DasGupta 2001 for small n), :func:`ldn_evidence.distributions.wilson_interval`.
 
     References
     ----------
@@ -472,8 +471,6 @@ def single_arm_proportion(events: int, total: int, level: float = 0.95) -> Singl
     >>> round(res.proportion, 3), round(res.ci_low, 3), round(res.ci_high, 3)
     (0.222, 0.063, 0.547)
     """
-    from statsmodels.stats.proportion import proportion_confint
-
     if total < 1 or not 0 <= events <= total:
         raise ValueError(f"need 0 <= events <= total and total >= 1; got {events}/{total}")
     x, n = float(events), float(total)
@@ -483,7 +480,7 @@ def single_arm_proportion(events: int, total: int, level: float = 0.95) -> Singl
         assumptions = (f"{PROPORTION_ADD:g} added to both cells ({events} of {total})",)
     yi = math.log(x / (n - x))
     vi = 1 / x + 1 / (n - x)
-    low, high = proportion_confint(events, total, alpha=1 - level, method="wilson")
+    low, high = wilson_interval(events, total, alpha=1 - level)
     estimate = EffectEstimate(yi, vi, "PLO", ("plo_from_counts",), assumptions)
     return SingleArmProportion(estimate, events, total, events / total, float(low), float(high))
 

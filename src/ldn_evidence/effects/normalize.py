@@ -39,9 +39,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from ldn_evidence import vocab
+from ldn_evidence import distributions, vocab
 from ldn_evidence.effects import conversions, designs
 from ldn_evidence.effects.direction import DIRECTION_CONVENTION, harmonise_effect
 from ldn_evidence.effects.escalc import ZERO_CELL_RULES, escalc
@@ -601,9 +600,9 @@ def _implied_p_check(o: _Outcome, n1: float, n2: float | None) -> tuple[str, ...
     half_p = 0.5 * 10.0 ** -_decimals(o.text("p_text") or repr(p))
     scale = math.sqrt(n1) if n2 is None else math.sqrt(n1 * n2 / (n1 + n2))
     df = n1 - 1 if n2 is None else n1 + n2 - 2
-    p_hi = 2 * float(stats.t.sf(max(abs(d) - half_d, 0.0) * scale, df))
-    p_lo = 2 * float(stats.t.sf((abs(d) + half_d) * scale, df))
-    p_mid = 2 * float(stats.t.sf(abs(d) * scale, df))
+    p_hi = 2 * float(distributions.t_sf(max(abs(d) - half_d, 0.0) * scale, df))
+    p_lo = 2 * float(distributions.t_sf((abs(d) + half_d) * scale, df))
+    p_mid = 2 * float(distributions.t_sf(abs(d) * scale, df))
     if p_lo <= p + half_p and p - half_p <= p_hi:
         return ()
     kind = "a paired d_z" if n2 is None else "Cohen's d"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from scipy import stats
+from ldn_evidence.distributions import norm_isf
 
 #: Measure codes this package computes, spelled as in metafor's ``escalc``. Two-group
 #: measures compare group 1 (LDN) with group 2 (comparator); the change measures compare two
@@ -74,7 +74,7 @@ class EffectEstimate:
 
     def ci(self, level: float = 0.95) -> tuple[float, float]:
         """Wald confidence interval ``yi -/+ z * sei`` on the analysis scale."""
-        z = stats.norm.isf((1 - level) / 2)
+        z = norm_isf((1 - level) / 2)
         return (float(self.yi - z * self.sei), float(self.yi + z * self.sei))
 
     def with_step(

@@ -14,7 +14,6 @@ from typing import Any
 import pandas as pd
 
 from ldn_evidence.io.atomic import atomic_write_text, atomic_write_with
-from ldn_evidence.io.studyfile import study_schema
 
 _SCHEMA_TYPE_TO_DTYPE = {"integer": "Int64", "number": "float64", "string": "string"}
 
@@ -58,6 +57,8 @@ def _leaf_columns(node: Mapping[str, Any], defs: Mapping[str, Any], prefix: str 
 
 def study_columns() -> dict[str, str]:
     """Columns of ``studies.parquet`` and their dtypes."""
+    from ldn_evidence.io.studyfile import study_schema  # yaml: only ingest needs it
+
     schema = study_schema()
     columns = _leaf_columns(schema, schema["$defs"])
     columns["co_interventions"] = "string"
@@ -67,6 +68,8 @@ def study_columns() -> dict[str, str]:
 
 def outcome_columns() -> dict[str, str]:
     """Columns of ``outcomes.parquet`` and their dtypes (study keys first)."""
+    from ldn_evidence.io.studyfile import study_schema
+
     schema = study_schema()
     defs = schema["$defs"]
     head = {"study_id": "string", "condition": "string", "population_scope": "string"}

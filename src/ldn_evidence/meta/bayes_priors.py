@@ -43,7 +43,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
+
+from ldn_evidence import distributions
 
 __all__ = [
     "RHODES_COMPARISONS",
@@ -297,7 +299,7 @@ class TauPrior:
         z = (u - self.loc_u) / self.scale_u
         if self.family == "lognormal":
             return -_HALF_LOG_2PI - 0.5 * z * z - math.log(self.scale_u)
-        return stats.t.logpdf(z, self.df) - math.log(self.scale_u)
+        return distributions.t_logpdf(z, self.df) - math.log(self.scale_u)
 
     def log_cdf(self, tau: np.ndarray) -> np.ndarray:
         """``log P(T <= tau)`` (for ``uniform``: ``log(tau)``, the unnormalised mass)."""
@@ -312,7 +314,7 @@ class TauPrior:
             z = (np.log(tau) - self.loc_u) / self.scale_u
             if self.family == "lognormal":
                 return special.log_ndtr(z)
-            return stats.t.logcdf(z, self.df)
+            return distributions.t_logcdf(z, self.df)
 
     def log_sf(self, tau: np.ndarray) -> np.ndarray:
         """``log P(T > tau)`` (``inf`` for the improper uniform prior)."""
@@ -327,7 +329,7 @@ class TauPrior:
             z = (np.log(tau) - self.loc_u) / self.scale_u
             if self.family == "lognormal":
                 return special.log_ndtr(-z)
-            return stats.t.logsf(z, self.df)
+            return distributions.t_logsf(z, self.df)
 
     def ppf(self, p: np.ndarray) -> np.ndarray:
         """Quantile function (for ``uniform``: the tau with unnormalised mass ``p``)."""
@@ -340,7 +342,7 @@ class TauPrior:
             return p
         if self.family == "lognormal":
             return np.exp(self.loc_u + self.scale_u * special.ndtri(p))
-        return np.exp(self.loc_u + self.scale_u * stats.t.ppf(p, self.df))
+        return np.exp(self.loc_u + self.scale_u * distributions.t_ppf(p, self.df))
 
     def reference_tau(self) -> float:
         """A typical tau under the prior (its median; 0 for ``uniform``)."""

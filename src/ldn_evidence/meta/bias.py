@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ldn_evidence import distributions
 from ldn_evidence.meta.metareg import METAREG_METHODS, meta_regression
 from ldn_evidence.meta.pooling import pool, validate_inputs
 from ldn_evidence.meta.results import PoolResult
@@ -136,7 +136,7 @@ def _egger_lm(y: np.ndarray, v: np.ndarray, level: float) -> dict[str, float]:
     sigma2 = float(np.sum(w * resid**2) / df)
     cov = sigma2 * np.linalg.inv(xtwx)
     se = np.sqrt(np.diag(cov))
-    crit = float(stats.t.isf((1.0 - level) / 2.0, df))
+    crit = float(distributions.t_isf((1.0 - level) / 2.0, df))
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = float(beta[1] / se[1])  # +-inf for a perfect fit, as R's lm
     return {
@@ -144,7 +144,7 @@ def _egger_lm(y: np.ndarray, v: np.ndarray, level: float) -> dict[str, float]:
         "slope_se": float(se[1]),
         "stat": stat,
         "df": float(df),
-        "pval": float(2.0 * stats.t.sf(abs(stat), df)),
+        "pval": float(2.0 * distributions.t_sf(abs(stat), df)),
         "limit_estimate": float(beta[0]),
         "limit_ci_low": float(beta[0] - crit * se[0]),
         "limit_ci_high": float(beta[0] + crit * se[0]),

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from importlib.metadata import version
 
 import numpy as np
-from scipy import stats
+
+from ldn_evidence import distributions
 
 __all__ = ["MH_MEASURES", "MantelHaenszelResult", "mantel_haenszel"]
 
@@ -245,9 +246,9 @@ def _breslow_day(a, b, c, d, n, odds_ratio):
     if k_pos > 1:
         return (
             bd,
-            float(stats.chi2.sf(bd, k_pos - 1)),
+            float(distributions.chi2_sf(bd, k_pos - 1)),
             ta,
-            float(stats.chi2.sf(ta, k_pos - 1)),
+            float(distributions.chi2_sf(ta, k_pos - 1)),
             k_pos,
         )
     return bd, float("nan"), ta, float("nan"), k_pos
@@ -415,8 +416,8 @@ def mantel_haenszel(
             base = n1 * n2 * events * non_events / n**2
             cochran = dev**2 / float(np.sum(base / n))
             cmh = dev**2 / float(np.sum(base / (n - 1)))
-            cochran_p = float(stats.chi2.sf(cochran, 1))
-            cmh_p = float(stats.chi2.sf(cmh, 1))
+            cochran_p = float(distributions.chi2_sf(cochran, 1))
+            cmh_p = float(distributions.chi2_sf(cmh, 1))
     elif measure == "RR":
         if a.sum() == 0 or c.sum() == 0:
             notes.append("MH risk ratio undefined: no events in one group across all studies")
@@ -426,10 +427,10 @@ def mantel_haenszel(
         estimate, se = _mh_rd(a, b, c, d, n)
 
     alpha = 1.0 - level
-    crit = float(stats.norm.isf(alpha / 2.0))
+    crit = float(distributions.norm_isf(alpha / 2.0))
     if np.isfinite(estimate) and se > 0:
         stat = estimate / se
-        pval = float(2.0 * stats.norm.sf(abs(stat)))
+        pval = float(2.0 * distributions.norm_sf(abs(stat)))
         ci_low, ci_high = estimate - crit * se, estimate + crit * se
     else:
         stat = pval = ci_low = ci_high = nan
@@ -438,7 +439,7 @@ def mantel_haenszel(
     if k_yi > 1 and np.isfinite(estimate):
         w = 1.0 / vi[in_q]
         q = max(0.0, float(np.sum(w * (yi[in_q] - estimate) ** 2)))
-        q_pval = float(stats.chi2.sf(q, k_yi - 1))
+        q_pval = float(distributions.chi2_sf(q, k_yi - 1))
         i2 = max(0.0, 100.0 * (q - (k_yi - 1)) / q) if q > 0 else 0.0
         h2 = q / (k_yi - 1)
     elif k_yi <= 1:

@@ -34,7 +34,8 @@ from importlib.metadata import version
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from ldn_evidence import distributions
 
 __all__ = ["METAREG_METHODS", "MetaRegressionResult", "meta_regression", "moderator_matrix"]
 
@@ -402,11 +403,11 @@ def meta_regression(
         stat = beta / se
     t_based = test in ("knha", "adhoc")
     if t_based:
-        pval = 2.0 * stats.t.sf(np.abs(stat), df_resid)
-        crit = stats.t.isf(alpha / 2.0, df_resid)
+        pval = 2.0 * distributions.t_sf(np.abs(stat), df_resid)
+        crit = distributions.t_isf(alpha / 2.0, df_resid)
     else:
-        pval = 2.0 * stats.norm.sf(np.abs(stat))
-        crit = stats.norm.isf(alpha / 2.0)
+        pval = 2.0 * distributions.norm_sf(np.abs(stat))
+        crit = distributions.norm_isf(alpha / 2.0)
 
     # Omnibus test of the moderators (all coefficients but the intercept).
     idx = np.arange(1, p) if intercept else np.arange(p)
@@ -421,11 +422,11 @@ def meta_regression(
         if t_based:
             qm = qm / m
             qm_df: tuple[int, ...] = (m, df_resid)
-            qm_pval = float(stats.f.sf(qm, m, df_resid))
+            qm_pval = float(distributions.f_sf(qm, m, df_resid))
             qm_dist = "F"
         else:
             qm_df = (m,)
-            qm_pval = float(stats.chi2.sf(qm, m))
+            qm_pval = float(distributions.chi2_sf(qm, m))
             qm_dist = "chi2"
     else:
         qm, qm_df, qm_pval, qm_dist = float("nan"), (0,), float("nan"), "none"
@@ -434,7 +435,7 @@ def meta_regression(
     w0 = 1.0 / v
     P0 = _residual_matrix(X, w0)
     qe = float(max(0.0, y @ P0 @ y))
-    qe_pval = float(stats.chi2.sf(qe, df_resid))
+    qe_pval = float(distributions.chi2_sf(qe, df_resid))
     if method == "EE":
         # No tau^2 in the model: I^2 and H^2 from QE (Higgins & Thompson 2002), as metafor.
         i2 = max(0.0, 100.0 * (qe - df_resid) / qe) if qe > 0 else 0.0

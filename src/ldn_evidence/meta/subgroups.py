@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ldn_evidence import distributions
 from ldn_evidence.meta.metareg import METAREG_METHODS, MetaRegressionResult, meta_regression
 from ldn_evidence.meta.pooling import pool, validate_inputs
 from ldn_evidence.meta.results import PoolResult
@@ -166,7 +166,7 @@ def _q_between(estimates: np.ndarray, ses: np.ndarray) -> tuple[float, int, floa
     mean = float(np.sum(w * estimates) / np.sum(w))
     q = float(np.sum(w * (estimates - mean) ** 2))
     df = estimates.size - 1
-    return q, df, float(stats.chi2.sf(q, df))
+    return q, df, float(distributions.chi2_sf(q, df))
 
 
 def subgroup_analysis(
