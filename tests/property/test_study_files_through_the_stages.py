@@ -17,6 +17,8 @@ import pandas as pd
 import yaml
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
+from tests.pipeline import PROJECT_ROOT as ROOT
+from tests.pipeline import condition_commands, report_command
 
 from ldn_evidence import vocab
 from ldn_evidence.cli import main
@@ -148,9 +150,6 @@ def test_what_validation_accepts_every_stage_runs(doc, tmp_path):
     assert set(effects.stratum) <= set(vocab.STRATA)
 
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
 @settings(
     max_examples=3,
     deadline=None,
@@ -173,50 +172,22 @@ def test_accepted_study_files_beside_the_bundled_ones_run_through_every_stage(do
         path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
         if validate_paths([path])[0]:
             path.unlink()  # refused with a message: the other tests check the messages
-    c, processed, results = "fibromyalgia", work / "data" / "processed", work / "results"
-    files = sorted(str(p) for p in raw.glob("*.yaml"))
+    c, results = "fibromyalgia", work / "results"
+    commands = condition_commands(work, c, sorted(str(p) for p in raw.glob("*.yaml")))
+    # a plan of every domain with an effect, per stratum, so generated studies are pooled
+    plan = [
+        "plan",
+        str(work / "data" / "processed" / c / "effects.parquet"),
+        *("--out", str(work / "config" / "analyses.yaml"), "--force"),
+    ]
     steps = [
-        ["ingest", *files, "--condition", c, "--out-dir", str(processed / c)],
-        [
-            "effects",
-            *("--studies", str(processed / c / "studies.parquet")),
-            *("--outcomes", str(processed / c / "outcomes.parquet")),
-            *("--out-dir", str(processed / c)),
-        ],
-        # a plan of every domain with an effect, per stratum, so generated studies are pooled
-        [
-            "plan",
-            str(processed / c / "effects.parquet"),
-            *("--out", str(work / "config" / "analyses.yaml"), "--force"),
-        ],
-        [
-            "analyses",
-            *("--condition", c, "--plan", str(work / "config" / "analyses.yaml")),
-            *("--processed-dir", str(processed / c)),
-            *("--published", str(ROOT / "data" / "reference" / "meta_analyses.csv")),
-            *("--out-dir", str(results / c)),
-        ],
-        [
-            "certainty",
-            *("--condition", c, "--results-dir", str(results)),
-            *("--processed-dir", str(processed)),
-            *("--config", str(work / "config" / "certainty.yaml")),
-            *("--overrides", str(work / "config" / "certainty_overrides.yaml")),
-        ],
-        [
-            "figures",
-            *("--condition", c, "--results-dir", str(results / c)),
-            *("--processed-dir", str(processed / c)),
-            *("--out-dir", str(results / c / "figures")),
-        ],
-        [
-            "report",
-            *("--conditions", c, "--results-dir", str(results)),
-            *("--processed-dir", str(processed)),
-            *("--config", str(work / "config" / "config.yaml")),
-            *("--claims-source", str(ROOT / "data" / "reference" / "claims.csv")),
-            *("--out-dir", str(results / "report")),
-        ],
+        commands["ingest"],
+        commands["effects"],
+        plan,
+        commands["analyses"],
+        commands["certainty"],
+        commands["figures"],
+        report_command(work, [c], with_claims=False),
     ]
     for step in steps:
         assert main(step) == 0, step[0]

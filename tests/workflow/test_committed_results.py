@@ -17,14 +17,13 @@ import pytest
 pytestmark = pytest.mark.workflow
 
 ROOT = Path(__file__).resolve().parents[2]
-RELATIVE: set[str] = set()
 
 
 def committed_results():
     out = subprocess.run(
         ["git", "ls-files", "results"], cwd=ROOT, capture_output=True, text=True, check=False
     )
-    return [f for f in out.stdout.splitlines() if f not in RELATIVE and not f.endswith(".gitkeep")]
+    return [f for f in out.stdout.splitlines() if not f.endswith(".gitkeep")]
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +75,7 @@ def test_committed_results_match_a_fresh_run(fresh):
     work = fresh
     produced = {
         p.relative_to(work).as_posix() for p in (work / "results").rglob("*") if p.is_file()
-    } - RELATIVE
+    }
     problems = []
     missing = sorted(set(files) - produced)
     extra = sorted(produced - set(files))

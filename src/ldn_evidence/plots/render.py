@@ -66,8 +66,6 @@ def _canonical(obj: object) -> object:
             "index": [_canonical(i) for i in obj.index],
             "rows": [[_canonical(v) for v in row] for row in obj.itertuples(index=False)],
         }
-    if isinstance(obj, pd.Series):
-        return _canonical(obj.to_frame())
     if isinstance(obj, dict):
         return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
     if isinstance(obj, list | tuple):
@@ -204,8 +202,9 @@ def render_condition_figures(
         key = figure_key(renderer, table, *args)
         files = [f"{stem}.png", f"{stem}.svg"]
         old = previous.get(stem, {})
-        digests = [_file_digest(out_dir / f) for f in files]
-        if old.get("key") != key or old.get("sha256") != digests or None in digests:
+        # the files are read only when the key says they could be kept
+        digests = [_file_digest(out_dir / f) for f in files] if old.get("key") == key else None
+        if digests is None or None in digests or digests != old.get("sha256"):
             from . import _mpl
 
             with _mpl.style():
