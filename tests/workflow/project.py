@@ -39,14 +39,29 @@ def project_env(workdir: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
 
 
+def job_server_logs(workdir: Path) -> list[Path]:
+    """The job server's log of each run in a project copy, oldest first (a line per job)."""
+    return sorted((workdir / ".snakemake" / "log").glob("*.snakemake.log.job-server"))
+
+
+def job_server_pid(log: Path) -> int:
+    """The pid of the job server that wrote ``log``."""
+    return int(re.search(r"^\[job server (\d+)\]", log.read_text(), re.M).group(1))
+
+
 def snakemake(
-    workdir: Path, *args: str, python: str = sys.executable, timeout: float = 600
+    workdir: Path,
+    *args: str,
+    python: str = sys.executable,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """``snakemake ARGS`` in ``workdir`` (the profile in profiles/default applies)."""
+    """``snakemake ARGS`` in ``workdir`` (the profile in profiles/default applies); ``env``:
+    variables to set besides the copy's package path."""
     return subprocess.run(
         [python, "-m", "snakemake", *args],
         cwd=workdir,
-        env=project_env(workdir),
+        env={**project_env(workdir), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,

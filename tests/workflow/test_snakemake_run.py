@@ -1,10 +1,12 @@
 """The workflow end to end, in a temporary copy of the project (data, config, rules)."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,6 +15,8 @@ from tests.workflow.project import (
     CONDITIONS,
     STAGES,
     copy_project,
+    job_server_logs,
+    job_server_pid,
     output_bytes,
     planned_jobs,
     project_env,
@@ -91,10 +95,26 @@ def recovered(tmp_path_factory):
         time.sleep(0.05)
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
+    server = job_server_pid(job_server_logs(work)[-1])
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{server}").exists() and "Z" not in _state(server):
+        assert time.monotonic() < deadline, "the job server outlived the killed run"
+        time.sleep(0.05)
     refused = snakemake(work, "--cores", "2")
     unlock = snakemake(work, "--unlock")
-    resumed = snakemake(work, "--cores", "2")
+    # Resumed without the job server: every job in its own interpreter, for the comparison
+    # of bytes with the run that used it (test_two_clean_runs_give_byte_identical_outputs).
+    servers = job_server_logs(work)
+    resumed = snakemake(work, "--cores", "2", env={"LDN_EVIDENCE_JOB_SERVER": "off"})
+    assert job_server_logs(work) == servers, "the resumed run started a job server"
     return work, refused, unlock, resumed
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
 
 
 def test_recovery_after_a_killed_run(recovered):
@@ -105,7 +125,17 @@ def test_recovery_after_a_killed_run(recovered):
     assert planned_jobs(work) == set()
 
 
+def test_every_job_of_a_run_ran_in_the_job_server(project):
+    log = job_server_logs(project)[0].read_text()  # the first run: all jobs
+    jobs = len(STAGES) * len(CONDITIONS) + len(COMBINED_LOGS)
+    assert len(re.findall(r"job \d+ ended: exit 0", log)) == jobs, log
+    assert "not preloaded" not in log and "request failed" not in log
+    for job_log in (project / "logs").rglob("*.log"):
+        assert "job server" not in job_log.read_text(), job_log  # no fallback, no failure
+
+
 def test_two_clean_runs_give_byte_identical_outputs(project, recovered):
+    """The second run was killed, then resumed with every job in its own interpreter."""
     work = recovered[0]
     ours, theirs = output_bytes(project), output_bytes(work)
     assert sorted(ours) == sorted(theirs)

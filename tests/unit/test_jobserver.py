@@ -1,0 +1,227 @@
+"""The job server: a command run by it behaves exactly as the command run alone, and it never
+outlives the command or the workflow run that started it."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ldn_evidence import jobserver
+
+pytestmark = pytest.mark.skipif(not jobserver.available(), reason="the job server needs Linux")
+
+ROOT = Path(__file__).resolve().parents[2]
+STUDY = ROOT / "data" / "raw" / "fibromyalgia" / "Bruun2024.yaml"
+
+
+@pytest.fixture
+def here(tmp_path, monkeypatch):
+    """A folder with a study file where a condition's files live; the working directory."""
+    folder = tmp_path / "here"
+    (folder / "data/raw/fibromyalgia").mkdir(parents=True)
+    shutil.copy(STUDY, folder / "data/raw/fibromyalgia/Bruun2024.yaml")
+    monkeypatch.chdir(folder)
+    return folder
+
+
+@pytest.fixture
+def server(tmp_path, here):
+    """A server started in ``here`` (a job's working directory is part of its import path)."""
+    started = jobserver.start(sys.executable, tmp_path / "server.log")
+    assert started is not None
+    yield started
+    started.stop()
+
+
+def command(args, cwd, address=None, **popen):
+    """``python -m ldn_evidence ARGS`` in ``cwd``, through the server at ``address`` if given."""
+    env = {k: v for k, v in os.environ.items() if k != jobserver.ENV}
+    if address is not None:
+        env[jobserver.ENV] = address
+    return subprocess.Popen(
+        [sys.executable, "-m", "ldn_evidence", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
+
+
+def finished(process, timeout=120):
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
+
+
+def server_log(tmp_path) -> str:
+    return (tmp_path / "server.log").read_text()
+
+
+def wait_for(predicate, what, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def started_jobs(tmp_path) -> list[int]:
+    return [int(p) for p in re.findall(r"job (\d+) started", server_log(tmp_path))]
+
+
+def test_a_command_gives_what_it_gives_alone_exit_status_and_streams_included(
+    server, here, tmp_path
+):
+    raw = "data/raw/fibromyalgia"
+    (here / raw / "Broken.yaml").write_text("id: [unclosed\n")
+    cases = [
+        ["validate", f"{raw}/Bruun2024.yaml"],  # relative: the working directory counts
+        ["validate", f"{raw}/Bruun2024.yaml", f"{raw}/Broken.yaml", f"{raw}/missing.yaml"],
+        ["no-such-command"],
+        ["--version"],
+    ]
+    statuses = []
+    for args in cases:
+        alone = finished(command(args, here))
+        served = finished(command(args, here, server.address))
+        assert served == alone, args
+        statuses.append(alone[0])
+    assert statuses == [0, 1, 2, 0]
+    assert len(re.findall(r"job \d+ ended: exit", server_log(tmp_path))) == len(cases)
+
+
+def blocked_job(tmp_path, address):
+    """A command that waits, reading a named pipe, and the pid of the server's child for it."""
+    os.mkfifo("plan.yaml")
+    args = ["analyses", "--condition", "fibromyalgia", "--plan", "plan.yaml"]
+    process = command([*args, "--processed-dir", ".", "--out-dir", "out"], Path.cwd(), address)
+    wait_for(lambda: started_jobs(tmp_path), "the job to start")
+    return process, started_jobs(tmp_path)[-1]
+
+
+def test_the_job_is_a_fork_of_the_server_in_the_commands_directory(server, tmp_path):
+    process, child = blocked_job(tmp_path, server.address)
+    try:
+        parent = int(Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        assert parent == server.process.pid
+        assert Path(f"/proc/{child}/cwd").resolve() == Path.cwd().resolve()
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_fork_becomes_the_commands_process(tmp_path):
+    """Streams, working directory, environment and arguments are the command's own."""
+    read, write = os.pipe()
+    request = {"cwd": str(tmp_path), "env": {"ONLY": "this"}, "argv": ["report", "--x"]}
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        try:
+            jobserver.become(request, [read, write, write])
+            state = [os.getcwd(), dict(os.environ), sys.argv[1:]]
+            os.write(1, json.dumps(state).encode())  # fd 1 itself (pytest replaces sys.stdout)
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        cwd, env, argv = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    assert (Path(cwd), env, argv) == (tmp_path, {"ONLY": "this"}, ["report", "--x"])
+
+
+def test_a_killed_command_takes_its_job_with_it(server, tmp_path):
+    process, child = blocked_job(tmp_path, server.address)
+    assert alive(child)
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    wait_for(lambda: not alive(child), "the job to stop")
+    wait_for(lambda: f"job {child} ended" in server_log(tmp_path), "the server to reap it")
+    assert f"job {child} stopped: its command went away" in server_log(tmp_path)
+
+
+def test_a_job_killed_by_a_signal_fails_its_command(server, tmp_path):
+    process, child = blocked_job(tmp_path, server.address)
+    os.kill(child, signal.SIGKILL)
+    code, _, err = finished(process)
+    assert code == 128 + signal.SIGKILL
+    assert "killed by signal 9" in err
+
+
+def test_stopping_the_server_ends_its_jobs_and_leaves_nothing_behind(tmp_path, here):
+    server = jobserver.start(sys.executable, tmp_path / "server.log")
+    process, child = blocked_job(tmp_path, server.address)
+    server.process.stdin.close()  # what the workflow's exit does, however it exits
+    code, _, err = finished(process)
+    assert code == 1 and "the job server stopped before the job ended" in err
+    server.process.wait(timeout=30)
+    assert not alive(child)
+    assert not server.folder.exists()
+    server.stop()
+
+
+def test_the_server_stops_when_whoever_started_it_dies(tmp_path):
+    script = (
+        "import sys, time\n"
+        "from ldn_evidence import jobserver\n"
+        f"s = jobserver.start(sys.executable, {str(tmp_path / 'server.log')!r})\n"
+        "print(s.process.pid, s.address, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    pid, address = owner.stdout.readline().split()
+    owner.kill()  # SIGKILL: no clean-up code runs in the owner
+    owner.wait()
+    wait_for(lambda: not alive(int(pid)), "the server to stop")
+    assert not Path(address).parent.exists()
+
+
+def test_without_a_server_the_command_runs_alone(here):
+    alone = finished(command(["validate", "data/raw"], here))
+    assert alone[0] == 0 and alone[2] == ""
+    assert finished(command(["validate", "data/raw"], here, jobserver.OFF)) == alone
+    code, out, err = finished(command(["validate", "data/raw"], here, "/nonexistent"))
+    assert (code, out) == alone[:2]
+    assert "no job server at /nonexistent" in err and "running the command here" in err
+
+
+def test_a_command_with_another_import_path_is_declined_and_runs_alone(server, here, tmp_path):
+    args = ["validate", "data/raw"]
+    alone = finished(command(args, here))
+    extra = {"env": {**os.environ, jobserver.ENV: server.address, "PYTHONPATH": str(tmp_path)}}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ldn_evidence", *args],
+        cwd=here,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **extra,
+    )
+    code, out, err = finished(process)
+    assert (code, out) == alone[:2]
+    assert "the job server declined (another import path" in err
+    assert started_jobs(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "printed"),
+    [(None, 0, ""), (0, 0, ""), (3, 3, ""), (256, 0, ""), ("bad input", 1, "bad input\n")],
+)
+def test_exit_status_is_what_sys_exit_gives(code, status, printed, capsys):
+    assert jobserver._exit_status(code) == status
+    assert capsys.readouterr().err == printed
