@@ -14,6 +14,10 @@ script and ``--cores`` (default 2):
 - one-study edit: one reported mean in one study file changed, so that condition's jobs
   re-run (and redraw the figures that show the changed numbers).
 
+Jobs run in the job server as in any local run (``ldn_evidence.jobserver``);
+``LDN_EVIDENCE_JOB_SERVER=off python benchmarks/bench_workflow_growth.py`` times them each in
+its own interpreter instead.
+
 The first size, ``bundled``, is the 27 studies of ``data/raw/``. The other sizes are
 ``CxSxO``: C conditions x S studies x O outcomes per study, all **synthetic**, generated with a
 fixed seed: every file says so in its id (``Synthetic...``), title, notes and source URL
