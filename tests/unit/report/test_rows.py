@@ -90,3 +90,12 @@ def test_effects_summary_counts_each_study_outcome_once():
         "source_quality": {"abstract": 1, "full": 1},
         "outcomes": 3,
     }
+
+
+@pytest.mark.parametrize("package", ["ldn-evidence", "numpy", "scipy", "pandas", "matplotlib"])
+def test_installed_version_is_what_importlib_metadata_gives(package):
+    from importlib.metadata import version
+
+    from ldn_evidence.report.render import installed_version
+
+    assert installed_version(package) == version(package)
