@@ -170,12 +170,11 @@ def context(
     }
 
 
-def render(
-    ctx: Mapping[str, Any], out_dir: Path, cache: Path | None = TEMPLATE_CACHE
-) -> tuple[Path, Path]:
-    """Write index.html and summary.md into ``out_dir``; ``cache``: see :func:`environment`."""
-    html = environment("html", cache).get_template("index.html.j2").render(**ctx)
-    markdown = environment("markdown", cache).get_template("summary.md.j2").render(**ctx)
+def render(ctx: Mapping[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    """Write index.html and summary.md into ``out_dir`` (compiled templates kept in
+    :data:`TEMPLATE_CACHE`)."""
+    html = environment("html", TEMPLATE_CACHE).get_template("index.html.j2").render(**ctx)
+    markdown = environment("markdown", TEMPLATE_CACHE).get_template("summary.md.j2").render(**ctx)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / "index.html", html)
     atomic_write_text(out_dir / "summary.md", markdown)
