@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
+from markupsafe import Markup
 
 from ldn_evidence import vocab
 
@@ -102,20 +105,48 @@ def pvalue_text(p: Any) -> str:
     return "< 0.001" if x < 0.001 else f"{x:.3f}"
 
 
-def _read(path: Path) -> pd.DataFrame:
-    return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+def _read(path: Path, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The rows of a result table (Parquet, written by :func:`ldn_evidence.io.tables.write_table`
+    without an index) as dicts of plain Python values, None where a value is missing; no rows
+    when the file does not exist. ``columns``: only these (default all).
+
+    Read with pyarrow directly (one file, no dataset discovery, no threads for these small
+    tables): the same values as ``pd.read_parquet(path).to_dict("records")`` (str, int, float,
+    bool), without building a DataFrame and reading it back cell by cell.
+    """
+    if not path.exists():
+        return []
+    with pq.ParquetFile(path) as file:
+        table = file.read(columns=columns, use_threads=False)
+    return [_plain(row) for row in table.to_pylist()]
+
+
+def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``row`` with missing values (NA, NaN) as None."""
+    return {
+        k: (None if (v is pd.NA or (isinstance(v, float) and math.isnan(v))) else v)
+        for k, v in row.items()
+    }
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for row in frame.to_dict("records"):
-        out.append(
-            {
-                k: (None if (v is pd.NA or (isinstance(v, float) and math.isnan(v))) else v)
-                for k, v in row.items()
-            }
-        )
-    return out
+    """The rows of ``frame`` as dicts of plain Python values, None where a value is missing.
+
+    Column by column (``Series.tolist``) rather than ``to_dict("records")``, which reads
+    Arrow-backed frames one cell at a time; the values are the same.
+    """
+    names = list(frame.columns)
+    columns = [frame[c].tolist() for c in names]
+    return [_plain(dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
+
+
+def _group(rows: list[dict[str, Any]], key: str) -> dict[Any, list[dict[str, Any]]]:
+    """``rows`` by their value of ``key`` (None left out), each group in the table's order."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row.get(key) is not None:
+            groups.setdefault(row[key], []).append(row)
+    return groups
 
 
 @dataclass
@@ -135,8 +166,11 @@ class ConditionData:
     effects_summary: dict[str, Any] = field(default_factory=dict)
 
 
-def _figure_uri(path: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+def _figure_uri(path: Path) -> Markup:
+    """The PNG at ``path`` as a data URI, marked safe for HTML: base64 text has no character
+    that HTML escaping would change, and escaping the report's ~6 MB of figures on every run
+    would only cost time."""
+    return Markup("data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii"))
 
 
 def _changes_conclusion(main: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
@@ -214,19 +248,35 @@ def _certainty(row: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {**row, "footnotes": footnotes}
 
 
+def _counts(values: Iterable[Any]) -> dict[Any, int]:
+    """How often each value occurs (None left out), most frequent first, ties in the order the
+    values first occur (as ``Series.value_counts`` orders them)."""
+    counts = Counter(v for v in values if v is not None)
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _effects_summary(effects: list[dict[str, Any]]) -> dict[str, Any]:
+    """Outcomes per tier and per source quality (each study x outcome counted once: its first
+    effect row)."""
+    first = {}
+    for row in effects:
+        first.setdefault((row["study_id"], row["outcome_id"]), row)
+    tiers = _counts(row["tier"] for row in first.values())
+    quality = _counts(row["source_quality"] for row in first.values())
+    return {"tiers": tiers, "source_quality": quality, "outcomes": sum(tiers.values())}
+
+
 def condition_data(condition: str, results: Path, processed: Path) -> ConditionData:
     studies = _read(processed / condition / "studies.parquet")
-    effects = _read(processed / condition / "effects.parquet")
+    effects = _read(
+        processed / condition / "effects.parquet",
+        columns=["study_id", "outcome_id", "outcome", "tier", "source_quality"],
+    )
+    effects_by_study = _group(effects, "study_id")
     res = results / condition
     analyses = _read(res / "analyses.parquet")
     members = _read(res / "analysis_members.parquet")
-    narrative = _read(res / "narrative.parquet")
-    votes = _read(res / "vote_counts.parquet")
-    comparison = _read(res / "published_comparison.parquet")
-    certainty = _read(res / "certainty.parquet")
-    certainty_by_id = (
-        {r["analysis_id"]: r for r in _records(certainty)} if not certainty.empty else {}
-    )
+    certainty_by_id = {r["analysis_id"]: r for r in _read(res / "certainty.parquet")}
     index_path = res / "figures" / "index.json"
     figures: dict[str, str] = {}
     notes: dict[str, str] = {}
@@ -239,12 +289,17 @@ def condition_data(condition: str, results: Path, processed: Path) -> ConditionD
         for entry in index.get("not_drawn", []):
             notes[entry["name"]] = entry.get("reason", "")
 
+    # the sensitivity scenarios and the main analysis's members of each analysis, grouped once
+    scenarios = _group(
+        [r for r in analyses if r["scenario"] is not None and r["scenario"] != "main"],
+        "analysis_id",
+    )
+    main_members = _group([m for m in members if m["scenario"] == "main"], "analysis_id")
     analysis_list = []
-    main_rows = analyses[analyses.scenario == "main"] if not analyses.empty else analyses
-    for main in _records(main_rows):
+    for main in (r for r in analyses if r["scenario"] == "main"):
         aid = main["analysis_id"]
-        scen = _records(analyses[(analyses.analysis_id == aid) & (analyses.scenario != "main")])
-        mem = _records(members[(members.analysis_id == aid) & (members.scenario == "main")])
+        scen = [dict(s) for s in scenarios.get(aid, [])]
+        mem = [dict(m) for m in main_members.get(aid, [])]
         for s in scen:
             s["changes_conclusion"] = _changes_conclusion(main, s)
         measure = main["measure"]
@@ -281,37 +336,23 @@ def condition_data(condition: str, results: Path, processed: Path) -> ConditionD
     analysis_list.sort(
         key=lambda a: (vocab.STRATA.index(a["stratum"]), -a.get("k", 0), a["analysis_id"])
     )
-    included = studies[studies.inclusion_status == "include"] if not studies.empty else studies
-    excluded = studies[studies.inclusion_status == "exclude"] if not studies.empty else studies
-    study_records = _records(included)
+    study_records = [s for s in studies if s["inclusion_status"] == "include"]
     for s in study_records:
-        outs = effects[effects.study_id == s["id"]] if not effects.empty else effects
-        s["outcomes"] = sorted(set(outs.outcome)) if not outs.empty else []
-        s["source_qualities"] = sorted(set(outs.source_quality.dropna())) if not outs.empty else []
-    tiers = (
-        effects.drop_duplicates(["study_id", "outcome_id"]).tier.value_counts().to_dict()
-        if not effects.empty
-        else {}
-    )
-    quality = (
-        effects.drop_duplicates(["study_id", "outcome_id"]).source_quality.value_counts().to_dict()
-        if not effects.empty
-        else {}
-    )
+        outs = effects_by_study.get(s["id"], [])
+        s["outcomes"] = sorted({o["outcome"] for o in outs})
+        s["source_qualities"] = sorted(
+            {o["source_quality"] for o in outs if o["source_quality"] is not None}
+        )
     return ConditionData(
         condition=condition,
         title=CONDITION_TITLES.get(condition, condition),
         studies=study_records,
-        excluded=_records(excluded),
+        excluded=[s for s in studies if s["inclusion_status"] == "exclude"],
         analyses=analysis_list,
-        narrative=_records(narrative),
-        votes=_records(votes),
-        comparison=_records(comparison),
+        narrative=_read(res / "narrative.parquet"),
+        votes=_read(res / "vote_counts.parquet"),
+        comparison=_read(res / "published_comparison.parquet"),
         figures=figures,
         figure_notes=notes,
-        effects_summary={
-            "tiers": tiers,
-            "source_quality": quality,
-            "outcomes": int(sum(tiers.values())),
-        },
+        effects_summary=_effects_summary(effects),
     )
