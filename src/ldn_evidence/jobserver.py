@@ -48,6 +48,7 @@ ENV = "LDN_EVIDENCE_JOB_SERVER"
 OFF = "off"
 
 #: What the server imports before it forks: what the commands spend their start-up on.
+#: ``module:function`` also calls the function (no arguments), for work every job would repeat.
 PRELOAD = (
     "numpy",
     "pandas",
@@ -71,7 +72,7 @@ PRELOAD = (
     "ldn_evidence.certainty.output",
     "ldn_evidence.changes",
     "ldn_evidence.plots",
-    "ldn_evidence.report.render",
+    "ldn_evidence.report.render:compile_templates",
 )
 
 #: Settings of the server's own process that keep it single-threaded, so that forking it is
@@ -240,8 +241,11 @@ def serve(address: str, preload: Sequence[str] = PRELOAD) -> None:
 def _preload(name: str, done: bool) -> None:
     import importlib
 
+    module, _, function = name.partition(":")
     try:
-        importlib.import_module(name)
+        loaded = importlib.import_module(module)
+        if function:
+            getattr(loaded, function)()
     except Exception as exc:  # reported by the job that imports it
         _log(f"not preloaded: {name} ({type(exc).__name__}: {exc})")
     if done:

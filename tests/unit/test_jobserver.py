@@ -225,3 +225,13 @@ def test_a_command_with_another_import_path_is_declined_and_runs_alone(server, h
 def test_exit_status_is_what_sys_exit_gives(code, status, printed, capsys):
     assert jobserver._exit_status(code) == status
     assert capsys.readouterr().err == printed
+
+
+def test_everything_the_server_preloads_exists():
+    """What the server imports (and calls) in advance; a wrong name would only slow jobs."""
+    import importlib
+
+    for name in jobserver.PRELOAD:
+        module, _, function = name.partition(":")
+        loaded = importlib.import_module(module)
+        assert not function or callable(getattr(loaded, function)), name

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import math
-import pickle
 from collections.abc import Mapping, Sequence
 from importlib.metadata import distribution, version
 from pathlib import Path
@@ -13,7 +12,6 @@ from typing import Any
 import jinja2
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from jinja2.bccache import Bucket, FileSystemBytecodeCache
 
 from ldn_evidence.io.atomic import atomic_write_text
 from ldn_evidence.report import build
@@ -26,44 +24,6 @@ STRATUM_TITLES = {
     "single_arm_proportion": "Proportions among LDN-treated participants (no comparator)",
     "observational_before_after": "Observational before/after",
 }
-
-
-#: Where compiled templates are kept between runs: beside the templates, as Python keeps its
-#: own bytecode (``__pycache__`` is ignored by git). Compiling index.html.j2 takes about
-#: 0.2 s of CPU on every run; loading it compiled takes about a millisecond. None: no cache.
-TEMPLATE_CACHE: Path | None = Path(__file__).parent / "templates" / "__pycache__"
-
-
-class TemplateCache(FileSystemBytecodeCache):
-    """Jinja2's bytecode cache in files, safe to share between runs and processes.
-
-    A compiled template is reused only while everything its code depends on is unchanged:
-    the template's text (Jinja2 stores its checksum in the file), the Python version (in the
-    file's header), and, in the file name, the Jinja2 version and the text of this module and
-    of :mod:`ldn_evidence.report.build` (the environment's settings and filters) and which
-    environment (``kind``: the HTML and the Markdown environments escape differently). The
-    output is the same with or without the cache; a cache that cannot be written or read is
-    skipped (the template is compiled as without it).
-    """
-
-    def __init__(self, directory: Path, kind: str) -> None:
-        digest = hashlib.sha1(f"{kind}|jinja2 {jinja2.__version__}|".encode())
-        for source in (Path(__file__), Path(build.__file__)):
-            digest.update(source.read_bytes())
-        super().__init__(str(directory), f"{kind}-{digest.hexdigest()[:16]}-%s.cache")
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        try:
-            super().load_bytecode(bucket)
-        except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError):
-            bucket.reset()  # a damaged file: compile
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        try:
-            Path(self.directory).mkdir(parents=True, exist_ok=True)
-            super().dump_bytecode(bucket)
-        except OSError:
-            pass  # read-only install: compile on every run
 
 
 def installed_version(package: str) -> str:
@@ -82,16 +42,14 @@ def installed_version(package: str) -> str:
     return version(package)
 
 
-def environment(kind: str = "html", cache: Path | None = None):
+def environment(kind: str = "html"):
     """Jinja2 environment: autoescaping on for every template (hostile text stays text), or,
-    for ``kind="markdown"``, off. ``cache``: a folder for compiled templates
-    (:class:`TemplateCache`), or None to compile every template on every run."""
+    for ``kind="markdown"``, off."""
     if kind not in ("html", "markdown"):
         raise ValueError(f"unknown kind of environment: {kind!r}")
     env = Environment(
         loader=PackageLoader("ldn_evidence.report", "templates"),
         autoescape=select_autoescape(["html", "j2"], default=True) if kind == "html" else False,
-        bytecode_cache=TemplateCache(cache, kind) if cache is not None else None,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -170,11 +128,28 @@ def context(
     }
 
 
+#: The report's templates and the environment (escaping) each is compiled in.
+TEMPLATES = {"index.html.j2": "html", "summary.md.j2": "markdown"}
+
+
+@functools.cache
+def template(name: str) -> jinja2.Template:
+    """A template of :data:`TEMPLATES`, compiled once per process (index.html.j2 takes about
+    0.2 s to compile): the workflow's job server compiles them in advance
+    (:func:`compile_templates`), so a report job forked from it starts with them compiled."""
+    return environment(TEMPLATES[name]).get_template(name)
+
+
+def compile_templates() -> None:
+    """Compile every template of the report (kept by :func:`template`)."""
+    for name in TEMPLATES:
+        template(name)
+
+
 def render(ctx: Mapping[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    """Write index.html and summary.md into ``out_dir`` (compiled templates kept in
-    :data:`TEMPLATE_CACHE`)."""
-    html = environment("html", TEMPLATE_CACHE).get_template("index.html.j2").render(**ctx)
-    markdown = environment("markdown", TEMPLATE_CACHE).get_template("summary.md.j2").render(**ctx)
+    """Write index.html and summary.md into ``out_dir``."""
+    html = template("index.html.j2").render(**ctx)
+    markdown = template("summary.md.j2").render(**ctx)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / "index.html", html)
     atomic_write_text(out_dir / "summary.md", markdown)
