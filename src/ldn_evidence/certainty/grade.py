@@ -102,14 +102,15 @@ def _pct(x: float) -> str:
 
 def _who(members: pd.DataFrame, mask: Iterable[bool], column: str | None = None) -> str:
     mask = np.asarray(list(mask), dtype=bool)
-    rows = members[mask]
-    if rows.empty:
+    if not mask.any():
         return "none"
+    # only the columns named are filtered, as Python lists: filtering whole frames and
+    # row-wise access are slow on Arrow-backed columns
+    studies = members.study_id[mask]
     if column is None:
-        return ", ".join(dict.fromkeys(rows.study_id.astype(str)))
-    return ", ".join(
-        dict.fromkeys(f"{r.study_id} ({getattr(r, column)})" for r in rows.itertuples())
-    )
+        return ", ".join(dict.fromkeys(studies.astype(str)))
+    pairs = zip(studies.tolist(), members[column][mask].tolist(), strict=True)
+    return ", ".join(dict.fromkeys(f"{study} ({value})" for study, value in pairs))
 
 
 def _text(value) -> str:
@@ -375,12 +376,9 @@ def rate_indirectness(members: pd.DataFrame, rules: CertaintyRules) -> DomainRat
     above = _column(members, "dose_above_ldn_range").map(_flag)
     dose_share = _share(members, above.to_numpy(bool))
     if above.any():
-        doses = ", ".join(
-            dict.fromkeys(
-                f"{r.study_id} {_f(r.dose_mg_per_day):g} mg/day"
-                for r in members[above.to_numpy(bool)].itertuples()
-            )
-        )
+        chosen = members[above.to_numpy(bool)]
+        pairs = zip(chosen.study_id.tolist(), chosen.dose_mg_per_day.tolist(), strict=True)
+        doses = ", ".join(dict.fromkeys(f"{study} {_f(dose):g} mg/day" for study, dose in pairs))
         text = f"{_pct(dose_share)} of the weight from doses above 4.5 mg/day ({doses})"
         if dose_share >= r.dose_above_share:
             level += 1
