@@ -556,9 +556,17 @@ def assess_condition(
     by_id = {o.analysis_id: o for o in overrides}
     main = analyses[(analyses.scenario == "main") & (analyses.k >= 1)]
     in_main = members[members.scenario == "main"] if "scenario" in members else members
+    # the members sorted once by analysis (stable: each analysis keeps its row order), so that
+    # each analysis's members are a slice instead of a filtered copy of every column
+    ordered = in_main.sort_values("analysis_id", kind="stable")
+    spans: dict[object, list[int]] = {}
+    for i, analysis_id in enumerate(ordered.analysis_id.tolist()):
+        if not pd.isna(analysis_id):  # a missing id matches no analysis
+            spans.setdefault(analysis_id, [i, i])[1] = i + 1
     rows = []
     for row in main.sort_values("analysis_id").to_dict("records"):
-        mine = in_main[in_main.analysis_id == row["analysis_id"]].reset_index(drop=True)
+        start, stop = spans.get(row["analysis_id"], (0, 0))
+        mine = ordered.iloc[start:stop].reset_index(drop=True)
         assessment = assess_analysis(row, mine, rules)
         rule_level = assessment.certainty
         override = by_id.get(row["analysis_id"])
