@@ -56,6 +56,11 @@ _OWNED = re.compile(
 
 def _canonical(obj: object) -> object:
     """A JSON-able, deterministic form of a plot table (dataclasses, frames, tuples, numbers)."""
+    kind = type(obj)
+    if kind is str or kind is bool:  # the most common cells first (same result as below)
+        return obj
+    if kind is float:
+        return _number(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         fields = dataclasses.fields(obj)
         return [type(obj).__name__, {f.name: _canonical(getattr(obj, f.name)) for f in fields}]
@@ -78,9 +83,14 @@ def _canonical(obj: object) -> object:
     if isinstance(obj, bool | str):
         return obj
     if isinstance(obj, int | float) or hasattr(obj, "dtype"):  # numpy scalars too
-        value = float(obj)
-        return repr(value) if not math.isfinite(value) or value != int(value) else int(value)
+        return _number(obj)
     return repr(obj)
+
+
+def _number(obj: object) -> object:
+    """A number as an int when it is whole, else as the ``repr`` of its float."""
+    value = float(obj)  # type: ignore[arg-type]
+    return repr(value) if not math.isfinite(value) or value != int(value) else int(value)
 
 
 @functools.cache

@@ -70,6 +70,24 @@ STRATUM_ORDER = (
 )
 
 
+#: The analyses columns an evidence-map row is built from.
+EVIDENCE_MAP_INPUTS = (
+    "analysis_id",
+    "title",
+    "measure",
+    "better_direction",
+    "k",
+    "n_participants",
+    "pooled",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "pi_low",
+    "pi_high",
+    "color_key",
+)
+
+
 @dataclass(frozen=True)
 class MapFamily:
     """One axis panel of the evidence map."""
@@ -136,7 +154,9 @@ def build_evidence_map_table(
     if len(main):
         keys = {
             aid: frozenset(zip(g["study_id"], g["outcome_id"], strict=True))
-            for aid, g in mem.groupby("analysis_id", sort=True)
+            for aid, g in mem[["analysis_id", "study_id", "outcome_id"]].groupby(
+                "analysis_id", sort=True
+            )
         }
         main["fam_"] = main["measure"].map(lambda m: _family_of(text_or(m)))
         rows_ = records(main, ("analysis_id", "domain", "stratum", "fam_"))
@@ -182,7 +202,7 @@ def build_evidence_map_table(
     fam_vals: dict[str, tuple[list[float], list[float]]] = {}
     # the rows read once; groups of the two key columns (indexed by row position) say which
     # rows go under which domain
-    main_rows = records(main)
+    main_rows = records(main, EVIDENCE_MAP_INPUTS)
     domain_keys = main[["drank_", "domain"]].reset_index(drop=True)
     for domain, g in domain_keys.groupby(["drank_", "domain"], sort=True):
         rows.append({"kind": "domain", "label": domain_label(domain[1]), "family": ""})
