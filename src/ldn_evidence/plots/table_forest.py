@@ -205,6 +205,18 @@ def _fmt_tau2(*vals: float) -> list[str]:
     return ["NA" if math.isnan(v) else f"{v:.4f}" if small else fmt_num(v) for v in vals]
 
 
+def _sorted_positions(frame: pd.DataFrame, by: tuple[str, ...]) -> list[int]:
+    """Row positions in the order of ``frame.sort_values(by, kind="mergesort")`` (stable;
+    a missing value after every present one), sorted in Python: a few rows sort faster so
+    than through pandas' multi-key sort."""
+    columns = [frame[c].tolist() for c in by]
+
+    def key(i: int) -> tuple[tuple[bool, object], ...]:
+        return tuple((True, "") if is_missing(v[i]) else (False, v[i]) for v in columns)
+
+    return sorted(range(len(frame)), key=key)
+
+
 def _intervals(rows: list[dict[str, object]], kinds: tuple[str, ...]) -> np.ndarray:
     """``x_lo, x_hi, x_lo, x_hi, ...`` of the rows of the given kinds, as float64."""
     pairs = [(r["x_lo"], r["x_hi"]) for r in rows if r["kind"] in kinds]
@@ -357,7 +369,7 @@ def build_forest_table(
             m.loc[dup, "_label"] + " (" + m.loc[dup, "outcome"].map(text_or) + ")"
         )
     m["_sort"] = m["_label"].str.casefold()
-    m = m.sort_values(["_sort", "study_id", "outcome_id"], kind="mergesort")
+    m = m.iloc[_sorted_positions(m, ("_sort", "study_id", "outcome_id"))]
 
     sub_rows: dict[str, Mapping[str, object]] = {}
     if subgroups is not None and len(subgroups):
