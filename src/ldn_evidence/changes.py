@@ -35,17 +35,85 @@ def committed_csv(path: str, repo: Path = Path()) -> pd.DataFrame | None:
     return pd.read_csv(io.BytesIO(out.stdout))
 
 
+def committed_csvs(
+    paths: Sequence[str], repo: Path = Path(), columns: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, pd.DataFrame | None]:
+    """Several CSVs as committed at ``HEAD``, read by one ``git cat-file --batch`` process
+    instead of one ``git show`` each; as :func:`committed_csv`, None for a file that is not
+    there (or for all, without git history). ``columns`` may name, per file name, the only
+    columns to read (those of them the file has)."""
+    columns = columns or {}
+    request = "".join(f"HEAD:{path}\n" for path in paths).encode()
+    try:
+        out = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            input=request,
+            cwd=repo,
+            capture_output=True,
+            check=True,
+            timeout=30,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return dict.fromkeys(paths)
+    # per request: "<oid> <type> <size>\n<content>\n", or "<name> missing\n" (or ambiguous)
+    frames: dict[str, pd.DataFrame | None] = {}
+    at = 0
+    for path in paths:
+        end = out.index(b"\n", at)
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) == 3 and header[1] in (b"blob", b"tree", b"commit", b"tag"):
+            size = int(header[2])
+            content = out[at : at + size]
+            at += size + 1
+            wanted = columns.get(Path(path).name)
+            frames[path] = (
+                pd.read_csv(io.BytesIO(content), usecols=_among(wanted))
+                if header[1] == b"blob"
+                else None
+            )
+        else:
+            frames[path] = None
+    return frames
+
+
+#: The analyses columns :func:`compare` reads.
+_ANALYSIS_COLUMNS = ("analysis_id", "estimate", "ci_low", "ci_high", "k")
+#: The columns :func:`write_changes` reads of each table (a column is read on its own, so its
+#: values are those of reading the whole table).
+READ_COLUMNS = {
+    "analyses": ("scenario", *_ANALYSIS_COLUMNS),
+    "analysis_members": ("scenario", "analysis_id", "study_id"),
+    "certainty": ("analysis_id", "certainty"),
+}
+
+
+def _among(wanted: Sequence[str] | None):
+    """A ``usecols`` for ``pandas.read_csv``: the wanted columns the file has (all if None)."""
+    return None if wanted is None else (lambda column: column in wanted)
+
+
+def _read_parquet(path: Path, wanted: Sequence[str]) -> pd.DataFrame:
+    """The wanted columns of a Parquet table (those it has)."""
+    import pyarrow.parquet as pq
+
+    names = set(pq.read_schema(path).names)
+    return pd.read_parquet(path, columns=[c for c in wanted if c in names])
+
+
 def _main(analyses: pd.DataFrame | None) -> dict[str, Mapping[str, Any]]:
     if analyses is None or analyses.empty:
         return {}
     main = analyses[analyses.scenario == "main"]
+    # only the columns compared are turned into records (slow on Arrow-backed columns)
+    main = main[[c for c in _ANALYSIS_COLUMNS if c in main]]
     return {r["analysis_id"]: r for r in main.to_dict("records")}
 
 
 def _studies(members: pd.DataFrame | None) -> dict[str, set[str]]:
     if members is None or members.empty:
         return {}
-    main = members[members.scenario == "main"]
+    main = members[members.scenario == "main"][["analysis_id", "study_id"]]
     return {a: set(g.study_id) for a, g in main.groupby("analysis_id")}
 
 
@@ -196,16 +264,26 @@ def write_changes(
     """Compare every condition's results with the committed ones and write both files."""
     by_condition = {}
     have_baseline = False
+    names = ("analyses.csv", "analysis_members.csv", "certainty.csv")
+    committed = committed_csvs(
+        [f"results/{c}/{name}" for c in conditions for name in names],
+        repo,
+        {f"{table}.csv": wanted for table, wanted in READ_COLUMNS.items()},
+    )
     for condition in conditions:
-        base = f"results/{condition}"
-        before = committed_csv(f"{base}/analyses.csv", repo)
-        members_before = committed_csv(f"{base}/analysis_members.csv", repo)
-        certainty_before = committed_csv(f"{base}/certainty.csv", repo)
+        before, members_before, certainty_before = (
+            committed[f"results/{condition}/{name}"] for name in names
+        )
         have_baseline |= before is not None
-        after = pd.read_parquet(results / condition / "analyses.parquet")
-        members_after = pd.read_parquet(results / condition / "analysis_members.parquet")
-        cert_path = results / condition / "certainty.parquet"
-        certainty_after = pd.read_parquet(cert_path) if cert_path.exists() else None
+        folder = results / condition
+        after = _read_parquet(folder / "analyses.parquet", READ_COLUMNS["analyses"])
+        members_after = _read_parquet(
+            folder / "analysis_members.parquet", READ_COLUMNS["analysis_members"]
+        )
+        cert_path = folder / "certainty.parquet"
+        certainty_after = (
+            _read_parquet(cert_path, READ_COLUMNS["certainty"]) if cert_path.exists() else None
+        )
         by_condition[condition] = compare(
             before, after, members_before, members_after, certainty_before, certainty_after
         )

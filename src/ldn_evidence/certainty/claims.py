@@ -61,6 +61,12 @@ def _domains(value) -> list[str]:
     return [d.strip() for d in str(value or "").split(",") if d.strip()]
 
 
+def _stratum(row: Mapping) -> str | None:
+    """The row's stratum, None when missing (never equal to a stratum name)."""
+    value = row["stratum"]
+    return value if isinstance(value, str) else None
+
+
 def analysis_verdict(row: Mapping, no_harm: bool, min_certainty: str) -> tuple[str, str]:
     """Verdict of one analysis (rule 2) and the reason in words."""
     lo, hi = float(row["assessed_ci_low"]), float(row["assessed_ci_high"])
@@ -113,10 +119,12 @@ def _votes(narrative: pd.DataFrame | None, domain: str) -> tuple[int, str]:
     (its direction if its outcomes agree, else mixed; Cochrane Handbook 12.2.2.5)."""
     if narrative is None or narrative.empty:
         return 0, ""
-    rows = narrative[
+    # only the two columns used are filtered and grouped
+    rows = narrative.loc[
         (narrative.domain == domain)
         & (narrative.comparison_group == "controlled")
-        & (narrative.disposition == "narrative_only")
+        & (narrative.disposition == "narrative_only"),
+        ["study_id", "direction"],
     ]
     if rows.empty:
         return 0, ""
@@ -166,6 +174,24 @@ def assess_claims(
     rules = rules or CertaintyRules()
     narrative_by_condition = narrative_by_condition or {}
     min_certainty = rules.claims.supported_min_certainty
+    rated: dict[str, list[dict] | None] = {}
+
+    def rated_main(condition: str) -> list[dict] | None:
+        """The certainty rows of the condition's main analyses with k >= 1, as records made
+        once per condition (not filtered again for every claim); None without tables."""
+        if condition not in rated:
+            analyses = analyses_by_condition.get(condition)
+            certainty = certainty_by_condition.get(condition)
+            if analyses is None or certainty is None or certainty.empty:
+                rated[condition] = None
+            else:
+                main = (analyses.scenario == "main") & (analyses.k >= 1)
+                main_ids = set(analyses.analysis_id[main])
+                rated[condition] = [
+                    r for r in certainty.to_dict("records") if r["analysis_id"] in main_ids
+                ]
+        return rated[condition]
+
     rows = []
     for claim in claims.sort_values("claim_id").to_dict("records"):
         domain = str(claim["outcome_domain"]).strip()
@@ -181,19 +207,14 @@ def assess_claims(
             if n:
                 n_votes += n
                 vote_texts.append(f"{condition}: {text}" if len(conditions) > 1 else text)
-            analyses = analyses_by_condition.get(condition)
-            certainty = certainty_by_condition.get(condition)
-            if analyses is None or certainty is None or certainty.empty:
+            candidates = rated_main(condition)
+            if candidates is None:
                 continue
-            main_ids = set(analyses.analysis_id[(analyses.scenario == "main") & (analyses.k >= 1)])
-            mine = certainty[
-                certainty.analysis_id.isin(main_ids)
-                & certainty.domain.map(lambda d, wanted=domain: wanted in _domains(d))
-            ]
-            randomized = mine[mine.stratum == "randomized_between_arm"]
-            chosen = randomized if not randomized.empty else mine[mine.stratum == CONTROLLED[1]]
-            evidence.extend(chosen.sort_values("analysis_id").to_dict("records"))
-            uncontrolled.extend(mine.analysis_id[~mine.stratum.isin(CONTROLLED)])
+            mine = [r for r in candidates if domain in _domains(r["domain"])]
+            randomized = [r for r in mine if _stratum(r) == CONTROLLED[0]]
+            chosen = randomized or [r for r in mine if _stratum(r) == CONTROLLED[1]]
+            evidence.extend(sorted(chosen, key=lambda r: r["analysis_id"]))
+            uncontrolled.extend(r["analysis_id"] for r in mine if _stratum(r) not in CONTROLLED)
         votes = "; ".join(vote_texts)
         if evidence:
             judged = [(r, *analysis_verdict(r, no_harm, min_certainty)) for r in evidence]

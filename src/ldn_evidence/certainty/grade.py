@@ -102,14 +102,15 @@ def _pct(x: float) -> str:
 
 def _who(members: pd.DataFrame, mask: Iterable[bool], column: str | None = None) -> str:
     mask = np.asarray(list(mask), dtype=bool)
-    rows = members[mask]
-    if rows.empty:
+    if not mask.any():
         return "none"
+    # only the columns named are filtered, as Python lists: filtering whole frames and
+    # row-wise access are slow on Arrow-backed columns
+    studies = members.study_id[mask]
     if column is None:
-        return ", ".join(dict.fromkeys(rows.study_id.astype(str)))
-    return ", ".join(
-        dict.fromkeys(f"{r.study_id} ({getattr(r, column)})" for r in rows.itertuples())
-    )
+        return ", ".join(dict.fromkeys(studies.astype(str)))
+    pairs = zip(studies.tolist(), members[column][mask].tolist(), strict=True)
+    return ", ".join(dict.fromkeys(f"{study} ({value})" for study, value in pairs))
 
 
 def _text(value) -> str:
@@ -375,12 +376,9 @@ def rate_indirectness(members: pd.DataFrame, rules: CertaintyRules) -> DomainRat
     above = _column(members, "dose_above_ldn_range").map(_flag)
     dose_share = _share(members, above.to_numpy(bool))
     if above.any():
-        doses = ", ".join(
-            dict.fromkeys(
-                f"{r.study_id} {_f(r.dose_mg_per_day):g} mg/day"
-                for r in members[above.to_numpy(bool)].itertuples()
-            )
-        )
+        chosen = members[above.to_numpy(bool)]
+        pairs = zip(chosen.study_id.tolist(), chosen.dose_mg_per_day.tolist(), strict=True)
+        doses = ", ".join(dict.fromkeys(f"{study} {_f(dose):g} mg/day" for study, dose in pairs))
         text = f"{_pct(dose_share)} of the weight from doses above 4.5 mg/day ({doses})"
         if dose_share >= r.dose_above_share:
             level += 1
@@ -558,9 +556,17 @@ def assess_condition(
     by_id = {o.analysis_id: o for o in overrides}
     main = analyses[(analyses.scenario == "main") & (analyses.k >= 1)]
     in_main = members[members.scenario == "main"] if "scenario" in members else members
+    # the members sorted once by analysis (stable: each analysis keeps its row order), so that
+    # each analysis's members are a slice instead of a filtered copy of every column
+    ordered = in_main.sort_values("analysis_id", kind="stable")
+    spans: dict[object, list[int]] = {}
+    for i, analysis_id in enumerate(ordered.analysis_id.tolist()):
+        if not pd.isna(analysis_id):  # a missing id matches no analysis
+            spans.setdefault(analysis_id, [i, i])[1] = i + 1
     rows = []
     for row in main.sort_values("analysis_id").to_dict("records"):
-        mine = in_main[in_main.analysis_id == row["analysis_id"]].reset_index(drop=True)
+        start, stop = spans.get(row["analysis_id"], (0, 0))
+        mine = ordered.iloc[start:stop].reset_index(drop=True)
         assessment = assess_analysis(row, mine, rules)
         rule_level = assessment.certainty
         override = by_id.get(row["analysis_id"])

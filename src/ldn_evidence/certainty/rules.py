@@ -254,10 +254,10 @@ def schema() -> dict[str, Any]:
     """The JSON schema of the rules (shipped with the package)."""
     from importlib.resources import files
 
-    import yaml
+    from ..io.yamltext import safe_load
 
     text = files("ldn_evidence").joinpath("schemas/certainty.schema.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return safe_load(text)
 
 
 def _check(document: Any, schema_: Mapping[str, Any], source: str) -> None:
@@ -285,12 +285,14 @@ def _check(document: Any, schema_: Mapping[str, Any], source: str) -> None:
 def _load_yaml(path: Path | str) -> Any:
     import yaml
 
+    from ..io.yamltext import safe_load
+
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise CertaintyConfigError([f"{path}: -: cannot be read ({exc.strerror})"]) from exc
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except yaml.YAMLError as exc:
         raise CertaintyConfigError([f"{path}: -: not valid YAML ({exc})"]) from exc
 

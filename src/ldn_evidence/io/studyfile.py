@@ -41,6 +41,8 @@ from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
+from . import yamltext
+
 try:  # libyaml's scanner and parser, when PyYAML was built with it (the wheels are)
     from yaml._yaml import CParser
 except ImportError:  # pragma: no cover
@@ -591,4 +593,4 @@ def layout_issues(
 def study_schema() -> dict[str, Any]:
     """The JSON schema (draft 2020-12) of a study file, shipped with the package."""
     text = resources.files("ldn_evidence").joinpath("schemas/study.schema.yaml").read_text()
-    return yaml.safe_load(text)
+    return yamltext.safe_load(text)

@@ -99,12 +99,14 @@ def _text_or_missing(value: Any) -> str | None:
 
 def _frame(rows: list[dict[str, Any]], columns: Mapping[str, str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(columns))
+    typed = {}
     for column, dtype in columns.items():
         values = frame[column]
         if dtype == "string":
             values = values.map(_text_or_missing)
-        frame[column] = values.astype(dtype)
-    return frame
+        typed[column] = values.astype(dtype)
+    # one new frame of the typed columns (faster than replacing them one by one)
+    return pd.DataFrame(typed, index=frame.index)
 
 
 def studies_table(studies: Iterable[tuple[str, Mapping[str, Any]]]) -> pd.DataFrame:

@@ -56,15 +56,23 @@ _OWNED = re.compile(
 
 def _canonical(obj: object) -> object:
     """A JSON-able, deterministic form of a plot table (dataclasses, frames, tuples, numbers)."""
+    kind = type(obj)
+    if kind is str or kind is bool:  # the most common cells first (same result as below)
+        return obj
+    if kind is float:
+        return _number(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         fields = dataclasses.fields(obj)
         return [type(obj).__name__, {f.name: _canonical(getattr(obj, f.name)) for f in fields}]
     if isinstance(obj, pd.DataFrame):
+        # read column by column: row-wise access is slow on Arrow-backed columns
+        columns = [obj.iloc[:, j].tolist() for j in range(obj.shape[1])]
+        rows = zip(*columns, strict=True) if columns else ([] for _ in range(len(obj)))
         return {
             "columns": [str(c) for c in obj.columns],
             "dtypes": [str(t) for t in obj.dtypes],
             "index": [_canonical(i) for i in obj.index],
-            "rows": [[_canonical(v) for v in row] for row in obj.itertuples(index=False)],
+            "rows": [[_canonical(v) for v in row] for row in rows],
         }
     if isinstance(obj, dict):
         return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
@@ -75,9 +83,14 @@ def _canonical(obj: object) -> object:
     if isinstance(obj, bool | str):
         return obj
     if isinstance(obj, int | float) or hasattr(obj, "dtype"):  # numpy scalars too
-        value = float(obj)
-        return repr(value) if not math.isfinite(value) or value != int(value) else int(value)
+        return _number(obj)
     return repr(obj)
+
+
+def _number(obj: object) -> object:
+    """A number as an int when it is whole, else as the ``repr`` of its float."""
+    value = float(obj)  # type: ignore[arg-type]
+    return repr(value) if not math.isfinite(value) or value != int(value) else int(value)
 
 
 @functools.cache
@@ -136,6 +149,15 @@ def _read(path: Path) -> pd.DataFrame:
     if missing:
         raise ValueError(f"{path}: missing column(s) {', '.join(missing)} (see the contract)")
     return df
+
+
+def _positions(frame: pd.DataFrame) -> dict[str, list[int]]:
+    """The row positions of each ``analysis_id`` of ``frame``, in row order (missing ids left
+    out, as a comparison with ``==`` leaves them out)."""
+    return {
+        aid: positions.tolist()
+        for aid, positions in frame.groupby("analysis_id", sort=False).indices.items()
+    }
 
 
 def render_condition_figures(
@@ -225,14 +247,16 @@ def render_condition_figures(
 
     main = analyses[analyses["scenario"] == "main"]
     mem_main = members[members["scenario"] == "main"]
+    subgroups = analyses[analyses["scenario"].astype(str).str.startswith("subgroup:")]
+    # each analysis's row positions, found once (not by filtering the frames per analysis)
+    main_at = _positions(main)
+    members_at = _positions(mem_main)
+    subgroups_at = _positions(subgroups)
     out_dir.mkdir(parents=True, exist_ok=True)
     for aid in sorted(main["analysis_id"].astype(str).unique()):
-        a = main[main["analysis_id"] == aid].iloc[0]
-        m = mem_main[mem_main["analysis_id"] == aid]
-        sg = analyses[
-            (analyses["analysis_id"] == aid)
-            & analyses["scenario"].astype(str).str.startswith("subgroup:")
-        ]
+        a = main.iloc[main_at[aid][0]]
+        m = mem_main.iloc[members_at.get(aid, [])]
+        sg = subgroups.iloc[subgroups_at.get(aid, [])]
         title = text_or(a.get("title"), aid)
         f_stem = stem_for("forest", aid)
         if len(m) == 0:

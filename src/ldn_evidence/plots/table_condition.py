@@ -7,6 +7,7 @@ dataclass whose fields are exactly what the renderer draws.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,7 @@ import pandas as pd
 
 from ..vocab import DESIGNS, DOMAINS, RANDOMIZED_DESIGNS
 from ._axis import Axis, choose_axis
+from ._records import records
 from ._text import (
     CERTAINTY_LABEL,
     MEASURE_ABBREVIATION,
@@ -65,6 +67,24 @@ STRATUM_ORDER = (
     "within_group_pre_post",
     "observational_before_after",
     "single_arm_proportion",
+)
+
+
+#: The analyses columns an evidence-map row is built from.
+EVIDENCE_MAP_INPUTS = (
+    "analysis_id",
+    "title",
+    "measure",
+    "better_direction",
+    "k",
+    "n_participants",
+    "pooled",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "pi_low",
+    "pi_high",
+    "color_key",
 )
 
 
@@ -134,19 +154,23 @@ def build_evidence_map_table(
     if len(main):
         keys = {
             aid: frozenset(zip(g["study_id"], g["outcome_id"], strict=True))
-            for aid, g in mem.groupby("analysis_id", sort=True)
+            for aid, g in mem[["analysis_id", "study_id", "outcome_id"]].groupby(
+                "analysis_id", sort=True
+            )
         }
         main["fam_"] = main["measure"].map(lambda m: _family_of(text_or(m)))
+        rows_ = records(main, ("analysis_id", "domain", "stratum", "fam_"))
         std_keys = {
-            (text_or(r.domain), text_or(r.stratum), keys.get(r.analysis_id))
-            for r in main.itertuples()
-            if r.fam_ == "std"
+            (text_or(r["domain"]), text_or(r["stratum"]), keys.get(r["analysis_id"]))
+            for r in rows_
+            if r["fam_"] == "std"
         }
         drop = [
-            r.analysis_id
-            for r in main.itertuples()
-            if r.fam_ == "raw"
-            and (text_or(r.domain), text_or(r.stratum), keys.get(r.analysis_id)) in std_keys
+            r["analysis_id"]
+            for r in rows_
+            if r["fam_"] == "raw"
+            and (text_or(r["domain"]), text_or(r["stratum"]), keys.get(r["analysis_id"]))
+            in std_keys
         ]
         if drop:
             main = main[~main["analysis_id"].isin(drop)]
@@ -176,23 +200,28 @@ def build_evidence_map_table(
 
     rows: list[dict[str, object]] = []
     fam_vals: dict[str, tuple[list[float], list[float]]] = {}
-    for domain, g in main.groupby(["drank_", "domain"], sort=True):
+    # the rows read once; groups of the two key columns (indexed by row position) say which
+    # rows go under which domain
+    main_rows = records(main, EVIDENCE_MAP_INPUTS)
+    domain_keys = main[["drank_", "domain"]].reset_index(drop=True)
+    for domain, g in domain_keys.groupby(["drank_", "domain"], sort=True):
         rows.append({"kind": "domain", "label": domain_label(domain[1]), "family": ""})
-        for r in g.itertuples():
-            measure = text_or(r.measure)
+        for r in (main_rows[position] for position in g.index):
+            measure = text_or(r["measure"])
             fam = _family_of(measure)
             kind = measure_scale(measure)
-            est, lo, hi = _f(r.estimate), _f(r.ci_low), _f(r.ci_high)
-            pooled = flag(r.pooled) and int(r.k) >= 2
-            pil, pih = (_f(r.pi_low), _f(r.pi_high)) if pooled and int(r.k) >= 3 else (np.nan,) * 2
-            flip = flips(measure, getattr(r, "better_direction", None))
+            est, lo, hi = _f(r["estimate"]), _f(r["ci_low"]), _f(r["ci_high"])
+            k = int(r["k"])
+            pooled = flag(r["pooled"]) and k >= 2
+            pil, pih = (_f(r["pi_low"]), _f(r["pi_high"])) if pooled and k >= 3 else (np.nan,) * 2
+            flip = flips(measure, r.get("better_direction"))
             if flip:  # shown as LDN vs control, like the forest plot and the report
                 est, lo, hi, pil, pih = -est, -hi, -lo, -pih, -pil
             eff = fmt_effect(est, lo, hi, kind)
             if not math.isnan(pil):
                 eff += f"; PI {fmt_effect_interval(pil, pih, kind)}"
-            n = r.n_participants
-            detail = f"{MEASURE_ABBREVIATION.get(measure, measure)} \u00b7 k = {int(r.k)}"
+            n = r["n_participants"]
+            detail = f"{MEASURE_ABBREVIATION.get(measure, measure)} \u00b7 k = {k}"
             if not is_missing(n):
                 detail += f" \u00b7 n = {int(n)}"
             if not pooled:
@@ -202,7 +231,7 @@ def build_evidence_map_table(
             rows.append(
                 {
                     "kind": "analysis",
-                    "label": text_or(r.title, text_or(r.analysis_id)),
+                    "label": text_or(r["title"], text_or(r["analysis_id"])),
                     "detail": detail,
                     "family": fam,
                     "measure": measure,
@@ -213,9 +242,9 @@ def build_evidence_map_table(
                     "pi_hi": pih,
                     "pooled": pooled,
                     "n": _f(n),
-                    "color_key": r.color_key,
+                    "color_key": r["color_key"],
                     "effect": eff,
-                    "analysis_id": text_or(r.analysis_id),
+                    "analysis_id": text_or(r["analysis_id"]),
                 }
             )
             core, ext = fam_vals.setdefault(fam, ([], []))
@@ -317,14 +346,14 @@ def build_effect_direction_table(
     n_excluded = int((narrative["disposition"] == "excluded_study").sum())
     study_n: dict[str, float] = {}
     if studies is not None and len(studies):
-        for r in studies.itertuples():
+        for r in records(studies):
             n = np.nan
             for c in ("n_analyzed", "n_randomized"):
-                v = getattr(r, c, None)
+                v = r.get(c)
                 if not is_missing(v):
                     n = float(v)
                     break
-            study_n[str(r.id)] = n
+            study_n[str(r["id"])] = n
     nar["_n"] = [
         _f(n) if not is_missing(n) else study_n.get(str(s), np.nan)
         for n, s in zip(nar["n_participants"], nar["study_id"], strict=True)
@@ -334,7 +363,7 @@ def build_effect_direction_table(
         {text_or(d, "other") for d in nar["domain"]}, key=lambda d: (rank.get(d, len(rank)), d)
     )
     srows = []
-    for sid, g in nar.groupby("study_id", sort=True):
+    for sid, g in nar[["study_id", "design", "_n"]].groupby("study_id", sort=True):
         design = text_or(g["design"].iloc[0])
         n = g["_n"].max()
         srows.append(
@@ -473,7 +502,7 @@ class RobSummaryTable:
     notes: tuple[str, ...]
 
 
-def _study_n(r: pd.Series) -> float:
+def _study_n(r: Mapping[str, object]) -> float:
     for c in ("n_analyzed", "n_randomized"):
         if c in r and not is_missing(r[c]):
             return float(r[c])
@@ -485,7 +514,7 @@ def _study_n(r: pd.Series) -> float:
 def build_rob_summary_table(condition: str, studies: pd.DataFrame) -> RobSummaryTable:
     """Percent of participants (and of studies) at each overall risk-of-bias level."""
     inc = _included(studies).copy()
-    inc["_n"] = [_study_n(r) for _, r in inc.iterrows()]
+    inc["_n"] = [_study_n(r) for r in records(inc)]
     inc["_rob"] = inc["rob_overall"].map(lambda r: text_or(r, "not_assessed"))
     known = inc[inc["_n"].notna()]
     rows = []
@@ -586,8 +615,8 @@ def build_flow_table(
     exc = studies[status != "include"]
     inc_ids = set(studies.loc[status == "include", "id"].astype(str))
     reasons: dict[str, list[str]] = {}
-    for r in exc.itertuples():
-        reasons.setdefault(_exclusion_reason(r.inclusion_reason), []).append(str(r.id))
+    for r in records(exc):
+        reasons.setdefault(_exclusion_reason(r["inclusion_reason"]), []).append(str(r["id"]))
     excluded = tuple(
         (reason, len(ids), tuple(sorted(ids))) for reason, ids in sorted(reasons.items())
     )

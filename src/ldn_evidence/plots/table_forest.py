@@ -16,9 +16,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ._axis import Axis, choose_axis
+from ._records import records
 from ._text import (
     INDIRECT_TIERS,
     MEASURE_ABBREVIATION,
@@ -77,6 +79,31 @@ ROW_COLUMNS = (
     "subgroup",
     "study_id",
     "outcome_id",
+)
+
+#: The member columns a study row is built from (:func:`build_forest_table`).
+STUDY_ROW_INPUTS = (
+    "_label",
+    "study_id",
+    "outcome_id",
+    "design",
+    "tier",
+    "yi",
+    "ci_low",
+    "ci_high",
+    "weight_percent",
+    "n_ldn",
+    "n_ctl",
+    "events_ldn",
+    "events_ctl",
+    "proportion",
+    "proportion_ci_low",
+    "proportion_ci_high",
+)
+
+#: Every member column :func:`build_forest_table` reads (besides the ``subgroup_by`` column).
+MEMBER_INPUTS = frozenset(
+    {*STUDY_ROW_INPUTS, "label", "outcome", "subgroup", "measure"} - {"_label"}
 )
 
 _ESTIMATOR = {
@@ -159,7 +186,7 @@ def _nat_ci(est: float, lo: float, hi: float, scale: str) -> str:
     return fmt_effect(est, lo, hi, scale)
 
 
-def _study_effect_text(r: pd.Series, yi: float, lo: float, hi: float, scale: str) -> str:
+def _study_effect_text(r: Mapping[str, object], yi: float, lo: float, hi: float, scale: str) -> str:
     """A study's effect as text. A single-arm proportion is shown as the observed proportion
     with its Wilson interval (from the effects table), not the back-transformed logit, which
     carries the continuity correction (0/9 would read 5%); the marker stays on the logit."""
@@ -176,6 +203,24 @@ def _fmt_tau2(*vals: float) -> list[str]:
     finite = [abs(v) for v in vals if not math.isnan(v)]
     small = bool(finite) and max(finite) < 1
     return ["NA" if math.isnan(v) else f"{v:.4f}" if small else fmt_num(v) for v in vals]
+
+
+def _sorted_positions(frame: pd.DataFrame, by: tuple[str, ...]) -> list[int]:
+    """Row positions in the order of ``frame.sort_values(by, kind="mergesort")`` (stable;
+    a missing value after every present one), sorted in Python: a few rows sort faster so
+    than through pandas' multi-key sort."""
+    columns = [frame[c].tolist() for c in by]
+
+    def key(i: int) -> tuple[tuple[bool, object], ...]:
+        return tuple((True, "") if is_missing(v[i]) else (False, v[i]) for v in columns)
+
+    return sorted(range(len(frame)), key=key)
+
+
+def _intervals(rows: list[dict[str, object]], kinds: tuple[str, ...]) -> np.ndarray:
+    """``x_lo, x_hi, x_lo, x_hi, ...`` of the rows of the given kinds, as float64."""
+    pairs = [(r["x_lo"], r["x_hi"]) for r in rows if r["kind"] in kinds]
+    return np.array(pairs, dtype=float).ravel()
 
 
 def _sum_or_blank(values: pd.Series) -> float:
@@ -305,10 +350,12 @@ def build_forest_table(
         x, a_, b_ = _f(v), _f(lo_), _f(hi_)
         return (sign * x, sign * b_, sign * a_) if flip else (x, a_, b_)
 
-    m = members.copy()
+    by = text_or(a.get("subgroup_by"))
+    # a copy of only the columns used below (every later step then copies fewer columns)
+    used = {*MEMBER_INPUTS, by}
+    m = members[[c for c in members.columns if c in used]].copy()
     if "subgroup" not in m:
         m["subgroup"] = pd.NA
-    by = text_or(a.get("subgroup_by"))
     if by and m["subgroup"].isna().all() and by in m:
         m["subgroup"] = m[by]
     has_sub = bool(by) and m["subgroup"].notna().any()
@@ -322,12 +369,12 @@ def build_forest_table(
             m.loc[dup, "_label"] + " (" + m.loc[dup, "outcome"].map(text_or) + ")"
         )
     m["_sort"] = m["_label"].str.casefold()
-    m = m.sort_values(["_sort", "study_id", "outcome_id"], kind="mergesort")
+    m = m.iloc[_sorted_positions(m, ("_sort", "study_id", "outcome_id"))]
 
     sub_rows: dict[str, Mapping[str, object]] = {}
     if subgroups is not None and len(subgroups):
-        for _, r in subgroups.iterrows():
-            sub_rows[str(r["scenario"]).split(":", 1)[1]] = r.to_dict()
+        for r in records(subgroups):
+            sub_rows[str(r["scenario"]).split(":", 1)[1]] = r
 
     rows: list[dict[str, object]] = []
 
@@ -358,7 +405,7 @@ def build_forest_table(
     any_indirect = False
     any_not_estimable = False
 
-    def add_study(r: pd.Series, sub: str) -> None:
+    def add_study(r: Mapping[str, object], sub: str) -> None:
         nonlocal any_indirect, any_not_estimable
         yi, lo, hi = oriented(r.get("yi"), r.get("ci_low"), r.get("ci_high"))
         tier = text_or(r.get("tier"))
@@ -409,7 +456,7 @@ def build_forest_table(
                 style="bold",
                 subgroup=v,
             )
-            for _, r in g.iterrows():
+            for r in records(g, STUDY_ROW_INPUTS):
                 add_study(r, v)
             sr = sub_rows.get(v)
             if sr is not None and flag(sr.get("pooled")) and int(_f(sr.get("k"))) >= 2:
@@ -445,7 +492,7 @@ def build_forest_table(
                 )
                 add("subgroup_note", f"Subtotal not shown ({why})", style="italic", subgroup=v)
     else:
-        for _, r in m.iterrows():
+        for r in records(m, STUDY_ROW_INPUTS):
             add_study(r, "")
 
     footer: list[str] = []
@@ -492,28 +539,27 @@ def build_forest_table(
             style="italic",
         )
 
-    rt = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
-
-    # axis
-    kinds = rt["kind"]
-    study = rt[kinds == "study"]
+    # axis, from the rows before they become a frame (plain lists, no frame filtering)
+    study = [r for r in rows if r["kind"] == "study"]
     # what must be visible: study estimates, subgroup estimates, the pooled CI; what should be
     # visible unless extreme: study CIs, subgroup CIs, the prediction interval
     core = [
-        *study["x"],
-        *rt.loc[kinds == "subgroup_pooled", "x"],
-        *rt.loc[kinds == "pooled", ["x_lo", "x_hi"]].to_numpy().ravel(),
+        *(r["x"] for r in study),
+        *(r["x"] for r in rows if r["kind"] == "subgroup_pooled"),
+        *_intervals(rows, ("pooled",)),
     ]
     if len(study) == 1:  # one study: show its whole CI when it is not absurdly wide
-        core += [*study["x_lo"], *study["x_hi"]]
+        core += [study[0]["x_lo"], study[0]["x_hi"]]
     extent = [
-        *study["x_lo"],
-        *study["x_hi"],
-        *rt.loc[kinds.isin(["subgroup_pooled", "prediction"]), ["x_lo", "x_hi"]].to_numpy().ravel(),
+        *(r["x_lo"] for r in study),
+        *(r["x_hi"] for r in study),
+        *_intervals(rows, ("subgroup_pooled", "prediction")),
     ]
     axis = choose_axis(core, extent, scale=scale_kind, null=null)
-    rt["arrow_low"] = [axis.clips_low(v) for v in rt["x_lo"]]
-    rt["arrow_high"] = [axis.clips_high(v) for v in rt["x_hi"]]
+    for r in rows:
+        r["arrow_low"] = axis.clips_low(r["x_lo"])
+        r["arrow_high"] = axis.clips_high(r["x_hi"])
+    rt = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
     rt["weight"] = rt["weight"].astype(float)
 
     footnotes: list[str] = []

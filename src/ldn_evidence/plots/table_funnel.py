@@ -67,17 +67,21 @@ class FunnelTable:
     axis: Axis
 
 
-def _estimable(members: pd.DataFrame) -> pd.DataFrame:
+def _estimable_mask(members: pd.DataFrame) -> pd.Series:
     yi = pd.to_numeric(members["yi"], errors="coerce")
     se = pd.to_numeric(members["se"], errors="coerce")
-    return members[yi.notna() & se.notna() & (se > 0)]
+    return yi.notna() & se.notna() & (se > 0)
+
+
+def _estimable(members: pd.DataFrame) -> pd.DataFrame:
+    return members[_estimable_mask(members)]
 
 
 def funnel_reason(
     analysis: Mapping[str, object], members: pd.DataFrame, min_k: int = MIN_K
 ) -> str | None:
     """Why an analysis has no funnel plot (``None`` when it has one)."""
-    k = len(_estimable(members))
+    k = int(_estimable_mask(members).sum())  # counted, not filtered
     if not flag(analysis.get("pooled")):
         return f"k = {k}: a single study is not pooled; a funnel plot needs at least {min_k}."
     if k < min_k:

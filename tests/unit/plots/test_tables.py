@@ -337,3 +337,22 @@ def test_single_arm_proportion_text_is_the_observed_proportion_with_wilson_ci():
     row = pd.Series({"proportion": 0.0, "proportion_ci_low": 0.0, "proportion_ci_high": 0.2991})
     # 0/9 with 1/2 added to both cells would back-transform to 5%: the text shows 0%
     assert _study_effect_text(row, -2.944, -4.9, -1.0, "logit") == "0.0% [0.0%, 29.9%] (Wilson)"
+
+
+@pytest.mark.parametrize("dtype", ["string", "str", object])
+def test_forest_row_order_is_pandas_stable_sort_order(dtype):
+    """The forest's row order, sorted in Python, is that of pandas' stable multi-key sort,
+    with missing values last and ties kept in row order (the frame sort it replaced)."""
+    from ldn_evidence.plots.table_forest import _sorted_positions
+
+    frame = pd.DataFrame(
+        {
+            "_sort": ["b", "a", "b", "é", "a", "z", "b", "a"],
+            "study_id": ["S2", None, "S1", "S1", "S10", "S2", "S1", "S9"],
+            "outcome_id": ["o1", "o2", None, "o1", "o1", "o3", "o1", "o1"],
+        },
+        dtype=dtype,
+    )
+    by = ("_sort", "study_id", "outcome_id")
+    expected = frame.sort_values(list(by), kind="mergesort").index.tolist()
+    assert _sorted_positions(frame, by) == expected
