@@ -72,6 +72,7 @@ PRELOAD = (  # in the order the jobs of a run need them: a job forks with what i
     "matplotlib.backends.backend_agg",
     "matplotlib.backends.backend_svg",
     "ldn_evidence.plots",
+    "ldn_evidence.plots.render:_drawing_version",  # hashes the plots source, for figure keys
     "ldn_evidence.report.render:compile_templates",
 )
 
