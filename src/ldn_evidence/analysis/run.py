@@ -95,11 +95,15 @@ def pool_members(members: pd.DataFrame, settings: PoolSettings) -> tuple[dict, n
 def participants(members: pd.DataFrame) -> int | None:
     """Participants in the members: crossover and single-group rows count people once."""
     total = 0
-    for row in members.itertuples():
-        n1, n2 = row.n_ldn, row.n_ctl
+    for n1, n2, design in zip(
+        members.n_ldn.to_numpy(float, na_value=math.nan),
+        members.n_ctl.to_numpy(float, na_value=math.nan),
+        members.design.tolist(),
+        strict=True,
+    ):
         if not math.isfinite(n1):
             return None
-        paired = row.design in ("crossover_rct", "nonrandomized_crossover") or not math.isfinite(n2)
+        paired = design in ("crossover_rct", "nonrandomized_crossover") or not math.isfinite(n2)
         total += int(n1) if paired else int(n1 + n2)
     return total
 
@@ -133,26 +137,28 @@ def run_condition(
 ) -> dict[str, pd.DataFrame]:
     """Every planned analysis of one condition with its scenarios, members and narrative."""
     primary = frozenset(
-        (r.study_id, r.outcome_id)
-        for r in outcomes.itertuples()
-        if isinstance(r.notes, str) and "primary outcome" in r.notes.lower()
-    )
-    rederived = {
-        r: derive_effects(
-            outcomes,
-            studies,
-            replace(effect_settings, crossover_correlation=r, prepost_correlation=r),
+        (study, outcome)
+        for study, outcome, notes in zip(
+            outcomes.study_id, outcomes.outcome_id, outcomes.notes, strict=True
         )
-        for r in SENSITIVITY_CORRELATIONS
-    }
+        if isinstance(notes, str) and "primary outcome" in notes.lower()
+    )
+    mains = [_Main.of(select_members(effects, analysis, primary)) for analysis in analyses]
+    # the correlation scenarios look up the effects of every analysis with a correlation-
+    # dependent member: re-derive those outcomes only
+    needed = {key for main in mains if main.depends for key in main.key}
+    rederived = _Rederived(outcomes, studies, effect_settings, needed)
     rows: list[dict[str, Any]] = []
-    member_rows: list[pd.DataFrame] = []
-    labels = {s.id: _study_label(s) for s in studies.itertuples()}
-    for analysis in analyses:
-        main = select_members(effects, analysis, primary)
+    member_rows: list[_Members] = []
+    labels = {
+        study: _study_label(study, year)
+        for study, year in zip(studies.id, studies.year, strict=True)
+    }
+    for analysis, summary in zip(analyses, mains, strict=True):
+        main = summary.frame
         first = len(rows)
-        for scenario in _scenarios(analysis, main, effects, rederived, primary, pool_settings):
-            row, members = _run_scenario(analysis, scenario, main, pool_settings, labels)
+        for scenario in _scenarios(analysis, summary, effects, rederived, primary, pool_settings):
+            row, members = _run_scenario(analysis, scenario, summary, labels)
             rows.append(row)
             if members is not None:
                 member_rows.append(members)
@@ -175,13 +181,80 @@ def run_condition(
     }
 
 
-def _study_label(study) -> str:
-    year = study.year if isinstance(study.year, int | np.integer) else None
-    name = str(study.id)
+@dataclass(frozen=True)
+class _Main:
+    """An analysis's main members and what every scenario reads of them (computed once)."""
+
+    frame: pd.DataFrame
+    key: frozenset  # (study id, outcome id) of each member
+    depends: bool  # an effect depends on an imputed correlation
+    better_direction: str | None
+    subgroup_by: str | None  # "design" when the main analysis has subgroups by design
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> _Main:
+        designs = set(frame.design)
+        return cls(
+            frame=frame,
+            key=_key(frame),
+            depends=bool(frame.depends_on.notna().any()),
+            better_direction=_better_direction(frame),
+            subgroup_by="design" if len(frame) >= 2 and len(designs) >= 2 else None,
+        )
+
+
+class _Rederived:
+    """The effects re-derived with each sensitivity correlation, on first use, each once.
+
+    Only the outcomes in ``needed`` ((study id, outcome id) pairs) are re-derived: each
+    outcome's effects come from its own row and its study's
+    (:func:`ldn_evidence.effects.normalize.derive_effects`), so the rows are those of the
+    whole table except ``outcome_order``, which the scenarios do not read.
+    ``index[r]`` maps (study id, outcome id, measure) to the rows of ``frame(r)`` in order.
+    """
+
+    def __init__(
+        self,
+        outcomes: pd.DataFrame,
+        studies: pd.DataFrame,
+        settings: EffectSettings,
+        needed: set[tuple[str, str]],
+    ):
+        keys = zip(outcomes.study_id, outcomes.outcome_id, strict=True)
+        self._args = (outcomes[[key in needed for key in keys]], studies, settings)
+        self._frames: dict[float, pd.DataFrame] = {}
+        self.index: dict[float, dict[tuple[str, str, str], list[int]]] = {}
+
+    def frame(self, r: float) -> pd.DataFrame:
+        if r not in self._frames:
+            outcomes, studies, settings = self._args
+            again = derive_effects(
+                outcomes,
+                studies,
+                replace(settings, crossover_correlation=r, prepost_correlation=r),
+            )
+            index: dict[tuple[str, str, str], list[int]] = {}
+            keys = zip(again.study_id, again.outcome_id, again.measure, strict=True)
+            for position, key in enumerate(keys):
+                index.setdefault(key, []).append(position)
+            self._frames[r], self.index[r] = again, index
+        return self._frames[r]
+
+    def rows(self, r: float, keys: list[tuple[str, str, str]]) -> pd.DataFrame:
+        """The rows of each (study id, outcome id, measure) in ``keys``, in that order."""
+        again = self.frame(r)
+        positions = [p for key in keys for p in self.index[r].get(key, [])]
+        return again.take(positions).reset_index(drop=True)
+
+
+def _study_label(study_id, year) -> str:
+    year = year if isinstance(year, int | np.integer) else None
+    name = str(study_id)
     return f"{name}" if year is None or str(year) in name else f"{name} ({year})"
 
 
-def _scenarios(analysis, main, effects, rederived, primary, settings):
+def _scenarios(analysis, summary: _Main, effects, rederived, primary, settings):
+    main = summary.frame
     yield Scenario("main", "Main analysis", main, settings, compare_members=False)
     if len(main) < 2:
         return
@@ -255,21 +328,20 @@ def _scenarios(analysis, main, effects, rederived, primary, settings):
             replace(settings, test="z"),
             compare_members=False,
         )
+    depends = summary.depends
+    keys = list(zip(main.study_id, main.outcome_id, main.measure, strict=True))
     for r in SENSITIVITY_CORRELATIONS:
-        again = rederived[r]
-        keys = list(zip(main.study_id, main.outcome_id, main.measure, strict=True))
-        picked = pd.concat(
-            [
-                again[(again.study_id == s) & (again.outcome_id == o) & (again.measure == m)]
-                for s, o, m in keys
-            ],
-            ignore_index=True,
-        ).merge(main[["study_id", "outcome_id", "selection_reason"]], on=["study_id", "outcome_id"])
-        depends = main.depends_on.notna().any()
+        picked = (
+            rederived.rows(r, keys).merge(
+                main[["study_id", "outcome_id", "selection_reason"]], on=["study_id", "outcome_id"]
+            )
+            if depends
+            else main
+        )
         yield Scenario(
             f"correlation:{r:g}",
             f"Crossover and pre-post correlation r = {r:g}",
-            picked if depends else main,
+            picked,
             settings,
             (
                 f"effects re-derived with r = {r:g}: "
@@ -281,7 +353,19 @@ def _scenarios(analysis, main, effects, rederived, primary, settings):
         )
 
 
-def _run_scenario(analysis, scenario, main, settings, labels):
+@dataclass(frozen=True)
+class _Members:
+    """One scenario's members and the columns the members table adds to them."""
+
+    frame: pd.DataFrame
+    analysis_id: str
+    scenario: str
+    weight_percent: np.ndarray
+    label: list[str]
+    subgroup: list | None  # each member's design, when the scenario has subgroups
+
+
+def _run_scenario(analysis, scenario, summary: _Main, labels):
     base = {
         "analysis_id": analysis.id,
         "scenario": scenario.name,
@@ -295,7 +379,7 @@ def _run_scenario(analysis, scenario, main, settings, labels):
         "favours_label_positive": "favours LDN" if analysis.measure != "PLO" else "",
         "favours_label_negative": "favours control" if analysis.measure != "PLO" else "",
         "scenario_note": scenario.note,
-        "better_direction": _better_direction(main),
+        "better_direction": summary.better_direction,
     }
     members = scenario.members
     if members is None or members.empty:
@@ -305,7 +389,7 @@ def _run_scenario(analysis, scenario, main, settings, labels):
             "scenario_status": "not_applicable",
             "scenario_note": _join(scenario.note, "no study in this analysis"),
         }, None
-    if scenario.name != "main" and scenario.compare_members and _key(members) == _key(main):
+    if scenario.name != "main" and scenario.compare_members and _key(members) == summary.key:
         return {
             **base,
             "k": len(members),
@@ -320,10 +404,7 @@ def _run_scenario(analysis, scenario, main, settings, labels):
             "scenario_note": _join(scenario.note, f"k = {len(members)}: nothing to pool"),
         }, None
     fields, weights = pool_members(members, scenario.settings)
-    designs = sorted(set(main.design))
-    subgroup_by = (
-        "design" if scenario.name == "main" and len(main) >= 2 and len(designs) >= 2 else None
-    )
+    subgroup_by = summary.subgroup_by if scenario.name == "main" else None
     row = {
         **base,
         **fields,
@@ -332,12 +413,17 @@ def _run_scenario(analysis, scenario, main, settings, labels):
         "subgroup_by": subgroup_by,
         **_reexpress(analysis, fields),
     }
-    member_frame = members.assign(
+    member_frame = _Members(
+        members,
         analysis_id=analysis.id,
         scenario=scenario.name,
         weight_percent=weights,
         label=[labels.get(s, s) for s in members.study_id],
-        subgroup=(members.design if subgroup_by or scenario.name.startswith("subgroup:") else None),
+        subgroup=(
+            members.design.tolist()
+            if subgroup_by or scenario.name.startswith("subgroup:")
+            else None
+        ),
     )
     return row, member_frame
 
@@ -555,10 +641,18 @@ _MEMBER_COLUMNS = [
 ]
 
 
-def _members_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    if not frames:
+def _members_frame(parts: list[_Members]) -> pd.DataFrame:
+    if not parts:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in _MEMBER_COLUMNS})
-    frame = pd.concat([f.reindex(columns=_MEMBER_COLUMNS) for f in frames], ignore_index=True)
+    frame = pd.concat([p.frame.reindex(columns=_MEMBER_COLUMNS) for p in parts], ignore_index=True)
+    # the added columns once for all scenarios (one column per scenario frame is slow)
+    frame["analysis_id"] = [p.analysis_id for p in parts for _ in range(len(p.frame))]
+    frame["scenario"] = [p.scenario for p in parts for _ in range(len(p.frame))]
+    frame["weight_percent"] = np.concatenate([p.weight_percent for p in parts])
+    frame["label"] = [label for p in parts for label in p.label]
+    frame["subgroup"] = pd.Series(
+        [g for p in parts for g in (p.subgroup or [None] * len(p.frame))], dtype=object
+    )
     for column in ("n_ldn", "n_ctl", "events_ldn", "events_ctl"):
         frame[column] = frame[column].round().astype("Int64")
     frame["subgroup"] = frame["subgroup"].astype("string")
