@@ -9,7 +9,7 @@ Every pooled number comes from :func:`ldn_evidence.meta.pool`; every effect from
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -69,8 +69,11 @@ def pool_members(members: pd.DataFrame, settings: PoolSettings) -> tuple[dict, n
     k = 1 gives the study's own estimate (``pooled`` False). Weights are the inverse of
     ``vi + tau^2`` (``vi`` for the common-effect model), as in the pooled mean.
     """
-    yi = members.yi.to_numpy(float)
-    vi = members.vi.to_numpy(float)
+    return _pool(members.yi.to_numpy(float), members.vi.to_numpy(float), settings)
+
+
+def _pool(yi: np.ndarray, vi: np.ndarray, settings: PoolSettings) -> tuple[dict, np.ndarray]:
+    """:func:`pool_members` on the members' ``yi`` and ``vi``."""
     result = pool(
         yi,
         vi,
@@ -94,13 +97,17 @@ def pool_members(members: pd.DataFrame, settings: PoolSettings) -> tuple[dict, n
 
 def participants(members: pd.DataFrame) -> int | None:
     """Participants in the members: crossover and single-group rows count people once."""
-    total = 0
-    for n1, n2, design in zip(
+    return _participants(
         members.n_ldn.to_numpy(float, na_value=math.nan),
         members.n_ctl.to_numpy(float, na_value=math.nan),
         members.design.tolist(),
-        strict=True,
-    ):
+    )
+
+
+def _participants(n_ldn, n_ctl, designs) -> int | None:
+    """:func:`participants` on the members' ``n_ldn``, ``n_ctl`` and ``design``."""
+    total = 0
+    for n1, n2, design in zip(n_ldn, n_ctl, designs, strict=True):
         if not math.isfinite(n1):
             return None
         paired = design in ("crossover_rct", "nonrandomized_crossover") or not math.isfinite(n2)
@@ -111,17 +118,63 @@ def participants(members: pd.DataFrame) -> int | None:
 # ---- the analysis run ------------------------------------------------------------------------
 
 
+class _Table:
+    """A table whose columns are read as plain lists, each converted once (per-row access
+    to a frame, and a frame per subset of its rows, are slow)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self._lists: dict[str, list] = {}
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def column(self, name: str) -> list:
+        if name not in self._lists:
+            self._lists[name] = self.frame[name].tolist()
+        return self._lists[name]
+
+    def rows(self, positions: Sequence[int] | None = None) -> _Rows:
+        return _Rows(self, tuple(range(len(self)) if positions is None else positions))
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Some rows of a :class:`_Table`, by position (taken out of the table only at the end,
+    for the members table)."""
+
+    table: _Table
+    positions: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def column(self, name: str) -> list:
+        values = self.table.column(name)
+        return [values[p] for p in self.positions]
+
+    def where(self, name: str, keep: Callable[[Any], bool]) -> _Rows:
+        """The rows whose value in column ``name`` passes ``keep``."""
+        values = self.table.column(name)
+        return _Rows(self.table, tuple(p for p in self.positions if keep(values[p])))
+
+    def floats(self, name: str) -> np.ndarray:
+        return np.array(self.column(name), dtype=float)
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
     label: str
-    members: pd.DataFrame | None
+    members: _Rows | None
     settings: PoolSettings
     note: str = ""
     compare_members: bool = True  # "unchanged" when the member set equals the main one
 
 
-def _key(members: pd.DataFrame) -> frozenset:
+def _key(members: pd.DataFrame | _Rows) -> frozenset:
+    if isinstance(members, _Rows):
+        return frozenset(zip(members.column("study_id"), members.column("outcome_id"), strict=True))
     return frozenset(zip(members.study_id, members.outcome_id, strict=True))
 
 
@@ -186,6 +239,7 @@ class _Main:
     """An analysis's main members and what every scenario reads of them (computed once)."""
 
     frame: pd.DataFrame
+    rows: _Rows  # all of them
     key: frozenset  # (study id, outcome id) of each member
     depends: bool  # an effect depends on an imputed correlation
     better_direction: str | None
@@ -193,11 +247,13 @@ class _Main:
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> _Main:
-        designs = set(frame.design)
+        rows = _Table(frame).rows()
+        designs = set(rows.column("design"))
         return cls(
             frame=frame,
-            key=_key(frame),
-            depends=bool(frame.depends_on.notna().any()),
+            rows=rows,
+            key=_key(rows),
+            depends=any(isinstance(d, str) for d in rows.column("depends_on")),
             better_direction=_better_direction(frame),
             subgroup_by="design" if len(frame) >= 2 and len(designs) >= 2 else None,
         )
@@ -254,24 +310,31 @@ def _study_label(study_id, year) -> str:
 
 
 def _scenarios(analysis, summary: _Main, effects, rederived, primary, settings):
-    main = summary.frame
-    yield Scenario("main", "Main analysis", main, settings, compare_members=False)
+    main, rows = summary.frame, summary.rows
+    study_ids = rows.column("study_id")
+
+    def studies_where(name: str, keep: Callable[[Any], bool]) -> str:
+        return ", ".join(rows.where(name, keep).column("study_id")) or "none"
+
+    yield Scenario("main", "Main analysis", rows, settings, compare_members=False)
     if len(main) < 2:
         return
-    designs = sorted(set(main.design))
+    designs = sorted(set(rows.column("design")))
     if len(designs) >= 2:
         for design in designs:
-            subset = main[main.design == design]
             yield Scenario(
                 f"subgroup:{design}",
                 f"Subgroup: {design.replace('_', ' ')}",
-                subset,
+                rows.where("design", lambda d, design=design: d == design),
                 settings,
                 compare_members=False,
             )
-    for study in main.study_id:
+    for study in study_ids:
         yield Scenario(
-            f"leave_out:{study}", f"Leaving out {study}", main[main.study_id != study], settings
+            f"leave_out:{study}",
+            f"Leaving out {study}",
+            rows.where("study_id", lambda s, study=study: s != study),
+            settings,
         )
     if analysis.stratum == "randomized_between_arm":
         extra = select_members(effects, analysis, primary, stratum="nonrandomized_between_arm")
@@ -283,40 +346,42 @@ def _scenarios(analysis, summary: _Main, effects, rederived, primary, settings):
         yield Scenario(
             "add_nonrandomized",
             "With non-randomized comparisons added",
-            pd.concat([main, extra], ignore_index=True) if not extra.empty else main,
+            _Table(pd.concat([main, extra], ignore_index=True)).rows() if not extra.empty else rows,
             settings,
             note,
         )
+    # a missing value counts as "not high risk" / "not tiers A-C" nowhere: such rows are left
+    # out of the subsets and of the lists in the notes (as a mask with NA would)
     yield Scenario(
         "exclude_dose_above_4_5mg",
         "Excluding doses above 4.5 mg/day",
-        main[~main.dose_above_ldn_range],
+        rows.where("dose_above_ldn_range", lambda above: not above),
         settings,
         "studies with doses above 4.5 mg/day left out: "
-        + (", ".join(main.study_id[main.dose_above_ldn_range]) or "none"),
+        + studies_where("dose_above_ldn_range", bool),
     )
     yield Scenario(
         "exclude_high_rob",
         "Excluding high risk of bias",
-        main[main.rob_overall != "high"],
+        rows.where("rob_overall", lambda rob: isinstance(rob, str) and rob != "high"),
         settings,
         "studies at high risk of bias left out: "
-        + (", ".join(main.study_id[main.rob_overall == "high"]) or "none"),
+        + studies_where("rob_overall", lambda rob: isinstance(rob, str) and rob == "high"),
     )
     yield Scenario(
         "tiers_a_to_c",
         "Highest tiers only (A-C)",
-        main[main.tier.isin(["A", "B", "C"])],
+        rows.where("tier", lambda tier: isinstance(tier, str) and tier in ("A", "B", "C")),
         settings,
         "effects from p-values or percentages (tiers D-E) left out: "
-        + (", ".join(main.study_id[main.tier.isin(["D", "E"])]) or "none"),
+        + studies_where("tier", lambda tier: isinstance(tier, str) and tier in ("D", "E")),
     )
     for method in SENSITIVITY_ESTIMATORS:
         if method != settings.method:
             yield Scenario(
                 f"estimator:{method}",
                 f"Estimator {method}",
-                main,
+                rows,
                 replace(settings, method=method),
                 compare_members=False,
             )
@@ -324,19 +389,22 @@ def _scenarios(analysis, summary: _Main, effects, rederived, primary, settings):
         yield Scenario(
             "test:z",
             "Wald z test instead of Hartung-Knapp",
-            main,
+            rows,
             replace(settings, test="z"),
             compare_members=False,
         )
     depends = summary.depends
-    keys = list(zip(main.study_id, main.outcome_id, main.measure, strict=True))
+    keys = list(zip(study_ids, rows.column("outcome_id"), rows.column("measure"), strict=True))
     for r in SENSITIVITY_CORRELATIONS:
         picked = (
-            rederived.rows(r, keys).merge(
-                main[["study_id", "outcome_id", "selection_reason"]], on=["study_id", "outcome_id"]
-            )
+            _Table(
+                rederived.rows(r, keys).merge(
+                    main[["study_id", "outcome_id", "selection_reason"]],
+                    on=["study_id", "outcome_id"],
+                )
+            ).rows()
             if depends
-            else main
+            else rows
         )
         yield Scenario(
             f"correlation:{r:g}",
@@ -345,7 +413,7 @@ def _scenarios(analysis, summary: _Main, effects, rederived, primary, settings):
             settings,
             (
                 f"effects re-derived with r = {r:g}: "
-                + ", ".join(main.study_id[main.depends_on.notna()])
+                + studies_where("depends_on", lambda d: isinstance(d, str))
                 if depends
                 else "no effect in this analysis depends on an imputed correlation"
             ),
@@ -357,7 +425,7 @@ def _scenarios(analysis, summary: _Main, effects, rederived, primary, settings):
 class _Members:
     """One scenario's members and the columns the members table adds to them."""
 
-    frame: pd.DataFrame
+    rows: _Rows
     analysis_id: str
     scenario: str
     weight_percent: np.ndarray
@@ -382,7 +450,7 @@ def _run_scenario(analysis, scenario, summary: _Main, labels):
         "better_direction": summary.better_direction,
     }
     members = scenario.members
-    if members is None or members.empty:
+    if members is None or len(members) == 0:
         return {
             **base,
             "k": 0,
@@ -403,12 +471,14 @@ def _run_scenario(analysis, scenario, summary: _Main, labels):
             "scenario_status": "not_applicable",
             "scenario_note": _join(scenario.note, f"k = {len(members)}: nothing to pool"),
         }, None
-    fields, weights = pool_members(members, scenario.settings)
+    fields, weights = _pool(members.floats("yi"), members.floats("vi"), scenario.settings)
     subgroup_by = summary.subgroup_by if scenario.name == "main" else None
     row = {
         **base,
         **fields,
-        "n_participants": participants(members),
+        "n_participants": _participants(
+            members.floats("n_ldn"), members.floats("n_ctl"), members.column("design")
+        ),
         "scenario_status": "ok",
         "subgroup_by": subgroup_by,
         **_reexpress(analysis, fields),
@@ -418,9 +488,9 @@ def _run_scenario(analysis, scenario, summary: _Main, labels):
         analysis_id=analysis.id,
         scenario=scenario.name,
         weight_percent=weights,
-        label=[labels.get(s, s) for s in members.study_id],
+        label=[labels.get(s, s) for s in members.column("study_id")],
         subgroup=(
-            members.design.tolist()
+            members.column("design")
             if subgroup_by or scenario.name.startswith("subgroup:")
             else None
         ),
@@ -644,14 +714,27 @@ _MEMBER_COLUMNS = [
 def _members_frame(parts: list[_Members]) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in _MEMBER_COLUMNS})
-    frame = pd.concat([p.frame.reindex(columns=_MEMBER_COLUMNS) for p in parts], ignore_index=True)
-    # the added columns once for all scenarios (one column per scenario frame is slow)
-    frame["analysis_id"] = [p.analysis_id for p in parts for _ in range(len(p.frame))]
-    frame["scenario"] = [p.scenario for p in parts for _ in range(len(p.frame))]
+    # each source table's rows once (its member columns, stacked), then every scenario's
+    # rows in order: one frame per scenario is slow
+    tables: dict[int, _Table] = {}
+    for p in parts:
+        tables.setdefault(id(p.rows.table), p.rows.table)
+    start, offset = {}, 0
+    for key, table in tables.items():
+        start[key] = offset
+        offset += len(table)
+    stacked = pd.concat(
+        [t.frame.reindex(columns=_MEMBER_COLUMNS) for t in tables.values()], ignore_index=True
+    )
+    order = [start[id(p.rows.table)] + i for p in parts for i in p.rows.positions]
+    frame = stacked.take(order).reset_index(drop=True)
+    # the added columns once for all scenarios
+    frame["analysis_id"] = [p.analysis_id for p in parts for _ in p.rows.positions]
+    frame["scenario"] = [p.scenario for p in parts for _ in p.rows.positions]
     frame["weight_percent"] = np.concatenate([p.weight_percent for p in parts])
     frame["label"] = [label for p in parts for label in p.label]
     frame["subgroup"] = pd.Series(
-        [g for p in parts for g in (p.subgroup or [None] * len(p.frame))], dtype=object
+        [g for p in parts for g in (p.subgroup or [None] * len(p.rows))], dtype=object
     )
     for column in ("n_ldn", "n_ctl", "events_ldn", "events_ctl"):
         frame[column] = frame[column].round().astype("Int64")
