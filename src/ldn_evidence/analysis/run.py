@@ -663,10 +663,14 @@ def _analyses_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     extra = sorted({k for r in rows for k in r} - set(_ANALYSIS_COLUMNS))
     columns = {**_ANALYSIS_COLUMNS, **{k: "float64" for k in extra if k.startswith("bayes_")}}
     columns.update({k: "string" for k in extra if not k.startswith("bayes_")})
-    frame = pd.DataFrame(rows, columns=list(columns))
-    for column, dtype in columns.items():
-        frame[column] = frame[column].astype(dtype)
-    return frame.reset_index(drop=True)
+    # column by column (a missing field is NaN, as in a frame built from the rows)
+    return pd.DataFrame(
+        {
+            column: pd.Series([r.get(column, math.nan) for r in rows], dtype=object).astype(dtype)
+            for column, dtype in columns.items()
+        },
+        columns=list(columns),
+    )
 
 
 _MEMBER_COLUMNS = [
@@ -777,6 +781,23 @@ def _num(value: Any) -> float:
     return out
 
 
+#: The fields of an outcome row :func:`_direction_from_numbers` reads.
+_NUMBER_FIELDS = (
+    "better_direction",
+    "mean_ldn",
+    "mean_ctl",
+    "mean_change_ldn",
+    "mean_change_ctl",
+    "pct_ldn",
+    "pct_ctl",
+    "events_ldn",
+    "total_ldn",
+    "events_ctl",
+    "total_ctl",
+    "mean_baseline_ldn",
+)
+
+
 def _direction_from_numbers(outcome: Mapping[str, Any], stratum: str) -> tuple[str, str] | None:
     """The direction of a difference in the reported numbers, when no effect size exists.
 
@@ -835,18 +856,24 @@ def narrative_synthesis(
     """Every outcome not in a pooled main analysis, with its direction and why not pooled."""
     reported = {}
     if outcomes is not None:
-        reported = {(r["study_id"], r["outcome_id"]): r for r in outcomes.to_dict("records")}
+        # only the fields the direction reads (a record of every column is slow)
+        fields = [c for c in _NUMBER_FIELDS if c in outcomes.columns]
+        reported = {
+            key: record
+            for key, record in zip(
+                zip(outcomes.study_id, outcomes.outcome_id, strict=True),
+                outcomes[fields].to_dict("records"),
+                strict=True,
+            )
+        }
     main = analyses[analyses.scenario == "main"]
     pooled_ids = set(main.analysis_id[main.k >= 2])
     in_main = members[members.scenario == "main"]
-    pooled = {
-        (r.study_id, r.outcome_id) for r in in_main.itertuples() if r.analysis_id in pooled_ids
-    }
-    single = {
-        (r.study_id, r.outcome_id): r.analysis_id
-        for r in in_main.itertuples()
-        if r.analysis_id not in pooled_ids
-    }
+    in_main_rows = list(
+        zip(in_main.study_id, in_main.outcome_id, in_main.analysis_id.tolist(), strict=True)
+    )
+    pooled = {(s, o) for s, o, a in in_main_rows if a in pooled_ids}
+    single = {(s, o): a for s, o, a in in_main_rows if a not in pooled_ids}
     rows = []
     first = effects.sort_values(["study_id", "outcome_order", "tier"]).drop_duplicates(
         ["study_id", "outcome_id"]
@@ -918,12 +945,22 @@ def vote_counts(narrative: pd.DataFrame) -> pd.DataFrame:
     rows = []
     if narrative.empty:
         return pd.DataFrame(columns=_VOTE_COLUMNS)
-    counted = narrative[narrative.counted_in_vote]
-    for (domain, group), g in counted.groupby(["domain", "comparison_group"], sort=True):
+    # {(domain, comparison group): {study: its outcomes' directions}}, from plain lists
+    groups: dict[tuple[str, str], dict[str, set[str]]] = {}
+    for counted, domain, group, study, direction in zip(
+        narrative.counted_in_vote.tolist(),
+        narrative.domain.tolist(),
+        narrative.comparison_group.tolist(),
+        narrative.study_id.tolist(),
+        narrative.direction.tolist(),
+        strict=True,
+    ):
+        if counted and all(isinstance(v, str) for v in (domain, group, study)):
+            groups.setdefault((domain, group), {}).setdefault(study, set()).add(direction)
+    for (domain, group), studies in sorted(groups.items()):
         votes = {}
-        for study, s in g.groupby("study_id", sort=True):
-            directions = set(s.direction)
-            votes[study] = directions.pop() if len(directions) == 1 else "mixed"
+        for study, directions in sorted(studies.items()):
+            votes[study] = next(iter(directions)) if len(directions) == 1 else "mixed"
         better = sum(v == "better_with_ldn" for v in votes.values())
         worse = sum(v == "worse_with_ldn" for v in votes.values())
         decided = better + worse
@@ -962,7 +999,7 @@ def published_comparison(analyses, analyses_frame, members, published) -> pd.Dat
         return pd.DataFrame(columns=_COMPARISON_COLUMNS)
     main = analyses_frame[analyses_frame.scenario == "main"].set_index("analysis_id")
     for analysis in analyses:
-        if analysis.id not in main.index:
+        if analysis.id not in main.index or not analysis.published:
             continue
         ours = main.loc[analysis.id]
         mine = members[(members.analysis_id == analysis.id) & (members.scenario == "main")]
