@@ -196,7 +196,8 @@ def run_condition(
         )
         if isinstance(notes, str) and "primary outcome" in notes.lower()
     )
-    mains = [_Main.of(select_members(effects, analysis, primary)) for analysis in analyses]
+    lists: dict[str, list] = {}  # the effects' columns as lists, for every selection
+    mains = [_Main.of(select_members(effects, a, primary, lists=lists)) for a in analyses]
     # the correlation scenarios look up the effects of every analysis with a correlation-
     # dependent member: re-derive those outcomes only
     needed = {key for main in mains if main.depends for key in main.key}
@@ -210,7 +211,8 @@ def run_condition(
     for analysis, summary in zip(analyses, mains, strict=True):
         main = summary.frame
         first = len(rows)
-        for scenario in _scenarios(analysis, summary, effects, rederived, primary, pool_settings):
+        scenarios = _scenarios(analysis, summary, effects, lists, rederived, primary, pool_settings)
+        for scenario in scenarios:
             row, members = _run_scenario(analysis, scenario, summary, labels)
             rows.append(row)
             if members is not None:
@@ -309,7 +311,7 @@ def _study_label(study_id, year) -> str:
     return f"{name}" if year is None or str(year) in name else f"{name} ({year})"
 
 
-def _scenarios(analysis, summary: _Main, effects, rederived, primary, settings):
+def _scenarios(analysis, summary: _Main, effects, lists, rederived, primary, settings):
     main, rows = summary.frame, summary.rows
     study_ids = rows.column("study_id")
 
@@ -337,7 +339,9 @@ def _scenarios(analysis, summary: _Main, effects, rederived, primary, settings):
             settings,
         )
     if analysis.stratum == "randomized_between_arm":
-        extra = select_members(effects, analysis, primary, stratum="nonrandomized_between_arm")
+        extra = select_members(
+            effects, analysis, primary, stratum="nonrandomized_between_arm", lists=lists
+        )
         note = (
             "non-randomized between-arm comparisons added (labelled in the members)"
             if not extra.empty

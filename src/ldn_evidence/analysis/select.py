@@ -24,8 +24,20 @@ def candidates(
     return effects.take(_candidate_positions(effects, analysis, stratum))
 
 
+def _column(effects: pd.DataFrame, name: str, lists: dict[str, list] | None) -> list:
+    """A column as a plain list (kept in ``lists`` when given, to reuse)."""
+    if lists is None:
+        return effects[name].tolist()
+    if name not in lists:
+        lists[name] = effects[name].tolist()
+    return lists[name]
+
+
 def _candidate_positions(
-    effects: pd.DataFrame, analysis: Analysis, stratum: str | None = None
+    effects: pd.DataFrame,
+    analysis: Analysis,
+    stratum: str | None = None,
+    lists: dict[str, list] | None = None,
 ) -> list[int]:
     """The positions of :func:`candidates`'s rows (a row with a missing value in a column the
     filter reads is not a candidate)."""
@@ -38,12 +50,12 @@ def _candidate_positions(
         **({"outcome_id": analysis.outcome_ids} if analysis.outcome_ids else {}),
     }
     # plain lists once: per-row access to a frame, or a mask per column, is slow
-    columns = [effects[c].tolist() for c in wanted]
+    columns = [_column(effects, c, lists) for c in wanted]
     allowed = list(wanted.values())
     return [
         position
         for position, (tier, *values) in enumerate(
-            zip(effects.tier.tolist(), *columns, strict=True)
+            zip(_column(effects, "tier", lists), *columns, strict=True)
         )
         if isinstance(tier, str)
         and tier != "F"
@@ -56,15 +68,18 @@ def select_members(
     analysis: Analysis,
     primary: frozenset[tuple[str, str]] = frozenset(),
     stratum: str | None = None,
+    lists: dict[str, list] | None = None,
 ) -> pd.DataFrame:
     """One row per study, sorted by study id, with a ``selection_reason`` column.
 
     ``primary`` holds the (study id, outcome id) pairs that are their study's primary outcome.
+    ``lists``, when given, keeps the columns of ``effects`` read as plain lists, for the next
+    selection from the same table (pass the same dict only with the same, unchanged table).
     """
     # the columns the rule reads, as plain lists once (per-row access to a frame is slow)
-    columns = {c: effects[c].tolist() for c in _RULE_COLUMNS}
+    columns = {c: _column(effects, c, lists) for c in _RULE_COLUMNS}
     by_study: dict[str, list[int]] = {}
-    for position in _candidate_positions(effects, analysis, stratum):
+    for position in _candidate_positions(effects, analysis, stratum, lists):
         study = columns["study_id"][position]
         if isinstance(study, str):
             by_study.setdefault(study, []).append(position)
