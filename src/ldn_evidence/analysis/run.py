@@ -159,7 +159,12 @@ class _Rows:
         return _Rows(self.table, tuple(p for p in self.positions if keep(values[p])))
 
     def floats(self, name: str) -> np.ndarray:
-        return np.array(self.column(name), dtype=float)
+        """A numeric column as floats (a missing value NaN)."""
+        return np.array([_float(v) for v in self.column(name)], dtype=float)
+
+
+def _float(value: Any) -> float:
+    return math.nan if value is None or value is pd.NA else float(value)
 
 
 @dataclass(frozen=True)
@@ -354,15 +359,15 @@ def _scenarios(analysis, summary: _Main, effects, lists, rederived, primary, set
             settings,
             note,
         )
-    # a missing value counts as "not high risk" / "not tiers A-C" nowhere: such rows are left
-    # out of the subsets and of the lists in the notes (as a mask with NA would)
+    # a row with a missing dose flag, risk of bias or tier is in neither the subset nor the
+    # note's list (as with a mask holding NA)
     yield Scenario(
         "exclude_dose_above_4_5mg",
         "Excluding doses above 4.5 mg/day",
-        rows.where("dose_above_ldn_range", lambda above: not above),
+        rows.where("dose_above_ldn_range", lambda above: above is False or above is np.False_),
         settings,
         "studies with doses above 4.5 mg/day left out: "
-        + studies_where("dose_above_ldn_range", bool),
+        + studies_where("dose_above_ldn_range", lambda above: above is True or above is np.True_),
     )
     yield Scenario(
         "exclude_high_rob",
