@@ -19,7 +19,9 @@ TABLES = ("analyses", "analysis_members", "narrative", "vote_counts", "published
 def _clean(value: Any) -> Any:
     """JSON-ready: NaN and NA become null, numpy scalars plain Python."""
     if type(value) is str or type(value) is int or type(value) is bool:
-        return value  # the common case, already plain
+        return value  # the common cases first, already plain
+    if type(value) is float:
+        return value if math.isfinite(value) else None
     if value is None or value is pd.NA:
         return None
     if hasattr(value, "item"):

@@ -736,9 +736,12 @@ def _members_frame(parts: list[_Members]) -> pd.DataFrame:
     for key, table in tables.items():
         start[key] = offset
         offset += len(table)
-    stacked = pd.concat(
-        [t.frame.reindex(columns=_MEMBER_COLUMNS) for t in tables.values()], ignore_index=True
-    )
+    frames = [t.frame for t in tables.values()]
+    if all(f.columns.equals(frames[0].columns) for f in frames):
+        # the same columns (as usual): stack, then keep the member columns, once
+        stacked = pd.concat(frames, ignore_index=True).reindex(columns=_MEMBER_COLUMNS)
+    else:
+        stacked = pd.concat([f.reindex(columns=_MEMBER_COLUMNS) for f in frames], ignore_index=True)
     order = [start[id(p.rows.table)] + i for p in parts for i in p.rows.positions]
     frame = stacked.take(order).reset_index(drop=True)
     # the added columns once for all scenarios
@@ -1006,11 +1009,21 @@ def published_comparison(analyses, analyses_frame, members, published) -> pd.Dat
     rows = []
     if published is None:
         return pd.DataFrame(columns=_COMPARISON_COLUMNS)
-    main = analyses_frame[analyses_frame.scenario == "main"].set_index("analysis_id")
+    # each analysis's main row, the fields compared (plain lists: row access is slow)
+    main: dict[str, dict[str, Any]] = {}
+    fields = ("estimate", "ci_low", "ci_high", "k")
+    for analysis_id, scenario, *values in zip(
+        analyses_frame.analysis_id.tolist(),
+        analyses_frame.scenario.tolist(),
+        *(analyses_frame[f].tolist() for f in fields),
+        strict=True,
+    ):
+        if scenario == "main":
+            main.setdefault(analysis_id, dict(zip(fields, values, strict=True)))
     for analysis in analyses:
-        if analysis.id not in main.index or not analysis.published:
+        if analysis.id not in main or not analysis.published:
             continue
-        ours = main.loc[analysis.id]
+        ours = main[analysis.id]
         mine = members[(members.analysis_id == analysis.id) & (members.scenario == "main")]
         for link in analysis.published:
             hit = published[
@@ -1043,10 +1056,10 @@ def published_comparison(analyses, analyses_frame, members, published) -> pd.Dat
                     "their_k": str(theirs.k_studies),
                     "their_designs": theirs.included_designs,
                     "our_measure": analysis.measure,
-                    "our_estimate": ours.estimate,
-                    "our_ci_low": ours.ci_low,
-                    "our_ci_high": ours.ci_high,
-                    "our_k": int(ours.k),
+                    "our_estimate": ours["estimate"],
+                    "our_ci_low": ours["ci_low"],
+                    "our_ci_high": ours["ci_high"],
+                    "our_k": int(ours["k"]),
                     "our_studies": ", ".join(mine.study_id),
                     "same_scale": theirs.effect_type.split(" ")[0] == analysis.measure,
                     "reasons": _reasons(mine, theirs, analysis, link),
