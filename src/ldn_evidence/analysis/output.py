@@ -18,6 +18,10 @@ TABLES = ("analyses", "analysis_members", "narrative", "vote_counts", "published
 
 def _clean(value: Any) -> Any:
     """JSON-ready: NaN and NA become null, numpy scalars plain Python."""
+    if type(value) is str or type(value) is int or type(value) is bool:
+        return value  # the common cases first, already plain
+    if type(value) is float:
+        return value if math.isfinite(value) else None
     if value is None or value is pd.NA:
         return None
     if hasattr(value, "item"):
@@ -28,7 +32,9 @@ def _clean(value: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    """The rows as JSON-ready dicts (column by column: per-row access to a frame is slow)."""
+    columns = {c: [_clean(v) for v in frame[c].tolist()] for c in frame.columns}
+    return [{c: values[i] for c, values in columns.items()} for i in range(len(frame))]
 
 
 def write_results(results, out_dir: Path, condition: str, effect_settings, pool_settings) -> None:
@@ -37,18 +43,20 @@ def write_results(results, out_dir: Path, condition: str, effect_settings, pool_
     for name in TABLES:
         write_table(results[name], out_dir / f"{name}.parquet", out_dir / f"{name}.csv")
     analyses, members = results["analyses"], results["analysis_members"]
+    scenarios: dict[str, list[dict[str, Any]]] = {}
+    for row in _records(analyses):
+        scenarios.setdefault(row["analysis_id"], []).append(row)
+    main_members: dict[str, list[dict[str, Any]]] = {}
+    for row in _records(members[members.scenario == "main"]):
+        main_members.setdefault(row["analysis_id"], []).append(row)
     nested = []
-    for analysis_id in dict.fromkeys(analyses.analysis_id):
-        rows = analyses[analyses.analysis_id == analysis_id]
-        main = rows[rows.scenario == "main"].iloc[0]
+    for analysis_id, rows in scenarios.items():
         nested.append(
             {
                 "analysis_id": analysis_id,
-                "main": {k: _clean(v) for k, v in main.items()},
-                "scenarios": _records(rows[rows.scenario != "main"]),
-                "members": _records(
-                    members[(members.analysis_id == analysis_id) & (members.scenario == "main")]
-                ),
+                "main": next(r for r in rows if r["scenario"] == "main"),
+                "scenarios": [r for r in rows if r["scenario"] != "main"],
+                "members": main_members.get(analysis_id, []),
             }
         )
     document = {

@@ -9,7 +9,7 @@ Every pooled number comes from :func:`ldn_evidence.meta.pool`; every effect from
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -69,8 +69,11 @@ def pool_members(members: pd.DataFrame, settings: PoolSettings) -> tuple[dict, n
     k = 1 gives the study's own estimate (``pooled`` False). Weights are the inverse of
     ``vi + tau^2`` (``vi`` for the common-effect model), as in the pooled mean.
     """
-    yi = members.yi.to_numpy(float)
-    vi = members.vi.to_numpy(float)
+    return _pool(members.yi.to_numpy(float), members.vi.to_numpy(float), settings)
+
+
+def _pool(yi: np.ndarray, vi: np.ndarray, settings: PoolSettings) -> tuple[dict, np.ndarray]:
+    """:func:`pool_members` on the members' ``yi`` and ``vi``."""
     result = pool(
         yi,
         vi,
@@ -94,12 +97,20 @@ def pool_members(members: pd.DataFrame, settings: PoolSettings) -> tuple[dict, n
 
 def participants(members: pd.DataFrame) -> int | None:
     """Participants in the members: crossover and single-group rows count people once."""
+    return _participants(
+        members.n_ldn.to_numpy(float, na_value=math.nan),
+        members.n_ctl.to_numpy(float, na_value=math.nan),
+        members.design.tolist(),
+    )
+
+
+def _participants(n_ldn, n_ctl, designs) -> int | None:
+    """:func:`participants` on the members' ``n_ldn``, ``n_ctl`` and ``design``."""
     total = 0
-    for row in members.itertuples():
-        n1, n2 = row.n_ldn, row.n_ctl
+    for n1, n2, design in zip(n_ldn, n_ctl, designs, strict=True):
         if not math.isfinite(n1):
             return None
-        paired = row.design in ("crossover_rct", "nonrandomized_crossover") or not math.isfinite(n2)
+        paired = design in ("crossover_rct", "nonrandomized_crossover") or not math.isfinite(n2)
         total += int(n1) if paired else int(n1 + n2)
     return total
 
@@ -107,17 +118,68 @@ def participants(members: pd.DataFrame) -> int | None:
 # ---- the analysis run ------------------------------------------------------------------------
 
 
+class _Table:
+    """A table whose columns are read as plain lists, each converted once (per-row access
+    to a frame, and a frame per subset of its rows, are slow)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self._lists: dict[str, list] = {}
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def column(self, name: str) -> list:
+        if name not in self._lists:
+            self._lists[name] = self.frame[name].tolist()
+        return self._lists[name]
+
+    def rows(self, positions: Sequence[int] | None = None) -> _Rows:
+        return _Rows(self, tuple(range(len(self)) if positions is None else positions))
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Some rows of a :class:`_Table`, by position (taken out of the table only at the end,
+    for the members table)."""
+
+    table: _Table
+    positions: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def column(self, name: str) -> list:
+        values = self.table.column(name)
+        return [values[p] for p in self.positions]
+
+    def where(self, name: str, keep: Callable[[Any], bool]) -> _Rows:
+        """The rows whose value in column ``name`` passes ``keep``."""
+        values = self.table.column(name)
+        return _Rows(self.table, tuple(p for p in self.positions if keep(values[p])))
+
+    def floats(self, name: str) -> np.ndarray:
+        """A numeric column as floats (a missing value NaN)."""
+        return np.array([_float(v) for v in self.column(name)], dtype=float)
+
+
+def _float(value: Any) -> float:
+    return math.nan if value is None or value is pd.NA else float(value)
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
     label: str
-    members: pd.DataFrame | None
+    members: _Rows | None
     settings: PoolSettings
     note: str = ""
     compare_members: bool = True  # "unchanged" when the member set equals the main one
 
 
-def _key(members: pd.DataFrame) -> frozenset:
+def _key(members: pd.DataFrame | _Rows) -> frozenset:
+    if isinstance(members, _Rows):
+        return frozenset(zip(members.column("study_id"), members.column("outcome_id"), strict=True))
     return frozenset(zip(members.study_id, members.outcome_id, strict=True))
 
 
@@ -133,26 +195,30 @@ def run_condition(
 ) -> dict[str, pd.DataFrame]:
     """Every planned analysis of one condition with its scenarios, members and narrative."""
     primary = frozenset(
-        (r.study_id, r.outcome_id)
-        for r in outcomes.itertuples()
-        if isinstance(r.notes, str) and "primary outcome" in r.notes.lower()
-    )
-    rederived = {
-        r: derive_effects(
-            outcomes,
-            studies,
-            replace(effect_settings, crossover_correlation=r, prepost_correlation=r),
+        (study, outcome)
+        for study, outcome, notes in zip(
+            outcomes.study_id, outcomes.outcome_id, outcomes.notes, strict=True
         )
-        for r in SENSITIVITY_CORRELATIONS
-    }
+        if isinstance(notes, str) and "primary outcome" in notes.lower()
+    )
+    lists: dict[str, list] = {}  # the effects' columns as lists, for every selection
+    mains = [_Main.of(select_members(effects, a, primary, lists=lists)) for a in analyses]
+    # the correlation scenarios look up the effects of every analysis with a correlation-
+    # dependent member: re-derive those outcomes only
+    needed = {key for main in mains if main.depends for key in main.key}
+    rederived = _Rederived(outcomes, studies, effect_settings, needed)
     rows: list[dict[str, Any]] = []
-    member_rows: list[pd.DataFrame] = []
-    labels = {s.id: _study_label(s) for s in studies.itertuples()}
-    for analysis in analyses:
-        main = select_members(effects, analysis, primary)
+    member_rows: list[_Members] = []
+    labels = {
+        study: _study_label(study, year)
+        for study, year in zip(studies.id, studies.year, strict=True)
+    }
+    for analysis, summary in zip(analyses, mains, strict=True):
+        main = summary.frame
         first = len(rows)
-        for scenario in _scenarios(analysis, main, effects, rederived, primary, pool_settings):
-            row, members = _run_scenario(analysis, scenario, main, pool_settings, labels)
+        scenarios = _scenarios(analysis, summary, effects, lists, rederived, primary, pool_settings)
+        for scenario in scenarios:
+            row, members = _run_scenario(analysis, scenario, summary, labels)
             rows.append(row)
             if members is not None:
                 member_rows.append(members)
@@ -175,33 +241,112 @@ def run_condition(
     }
 
 
-def _study_label(study) -> str:
-    year = study.year if isinstance(study.year, int | np.integer) else None
-    name = str(study.id)
+@dataclass(frozen=True)
+class _Main:
+    """An analysis's main members and what every scenario reads of them (computed once)."""
+
+    frame: pd.DataFrame
+    rows: _Rows  # all of them
+    key: frozenset  # (study id, outcome id) of each member
+    depends: bool  # an effect depends on an imputed correlation
+    better_direction: str | None
+    subgroup_by: str | None  # "design" when the main analysis has subgroups by design
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> _Main:
+        rows = _Table(frame).rows()
+        designs = set(rows.column("design"))
+        return cls(
+            frame=frame,
+            rows=rows,
+            key=_key(rows),
+            depends=any(isinstance(d, str) for d in rows.column("depends_on")),
+            better_direction=_better_direction(frame),
+            subgroup_by="design" if len(frame) >= 2 and len(designs) >= 2 else None,
+        )
+
+
+class _Rederived:
+    """The effects re-derived with each sensitivity correlation, on first use, each once.
+
+    Only the outcomes in ``needed`` ((study id, outcome id) pairs) are re-derived: each
+    outcome's effects come from its own row and its study's
+    (:func:`ldn_evidence.effects.normalize.derive_effects`), so the rows are those of the
+    whole table except ``outcome_order``, which the scenarios do not read.
+    ``index[r]`` maps (study id, outcome id, measure) to the rows of ``frame(r)`` in order.
+    """
+
+    def __init__(
+        self,
+        outcomes: pd.DataFrame,
+        studies: pd.DataFrame,
+        settings: EffectSettings,
+        needed: set[tuple[str, str]],
+    ):
+        keys = zip(outcomes.study_id, outcomes.outcome_id, strict=True)
+        self._args = (outcomes[[key in needed for key in keys]], studies, settings)
+        self._frames: dict[float, pd.DataFrame] = {}
+        self.index: dict[float, dict[tuple[str, str, str], list[int]]] = {}
+
+    def frame(self, r: float) -> pd.DataFrame:
+        if r not in self._frames:
+            outcomes, studies, settings = self._args
+            again = derive_effects(
+                outcomes,
+                studies,
+                replace(settings, crossover_correlation=r, prepost_correlation=r),
+            )
+            index: dict[tuple[str, str, str], list[int]] = {}
+            keys = zip(again.study_id, again.outcome_id, again.measure, strict=True)
+            for position, key in enumerate(keys):
+                index.setdefault(key, []).append(position)
+            self._frames[r], self.index[r] = again, index
+        return self._frames[r]
+
+    def rows(self, r: float, keys: list[tuple[str, str, str]]) -> pd.DataFrame:
+        """The rows of each (study id, outcome id, measure) in ``keys``, in that order."""
+        again = self.frame(r)
+        positions = [p for key in keys for p in self.index[r].get(key, [])]
+        return again.take(positions).reset_index(drop=True)
+
+
+def _study_label(study_id, year) -> str:
+    year = year if isinstance(year, int | np.integer) else None
+    name = str(study_id)
     return f"{name}" if year is None or str(year) in name else f"{name} ({year})"
 
 
-def _scenarios(analysis, main, effects, rederived, primary, settings):
-    yield Scenario("main", "Main analysis", main, settings, compare_members=False)
+def _scenarios(analysis, summary: _Main, effects, lists, rederived, primary, settings):
+    main, rows = summary.frame, summary.rows
+    study_ids = rows.column("study_id")
+
+    def studies_where(name: str, keep: Callable[[Any], bool]) -> str:
+        return ", ".join(rows.where(name, keep).column("study_id")) or "none"
+
+    yield Scenario("main", "Main analysis", rows, settings, compare_members=False)
     if len(main) < 2:
         return
-    designs = sorted(set(main.design))
+    designs = sorted(set(rows.column("design")))
     if len(designs) >= 2:
         for design in designs:
-            subset = main[main.design == design]
             yield Scenario(
                 f"subgroup:{design}",
                 f"Subgroup: {design.replace('_', ' ')}",
-                subset,
+                rows.where("design", lambda d, design=design: d == design),
                 settings,
                 compare_members=False,
             )
-    for study in main.study_id:
+    for study in study_ids:
         yield Scenario(
-            f"leave_out:{study}", f"Leaving out {study}", main[main.study_id != study], settings
+            f"leave_out:{study}",
+            f"Leaving out {study}",
+            rows.where("study_id", lambda s, study=study: s != study),
+            settings,
         )
     if analysis.stratum == "randomized_between_arm":
-        extra = select_members(effects, analysis, primary, stratum="nonrandomized_between_arm")
+        extra = select_members(
+            effects, analysis, primary, stratum="nonrandomized_between_arm", lists=lists
+        )
         note = (
             "non-randomized between-arm comparisons added (labelled in the members)"
             if not extra.empty
@@ -210,40 +355,42 @@ def _scenarios(analysis, main, effects, rederived, primary, settings):
         yield Scenario(
             "add_nonrandomized",
             "With non-randomized comparisons added",
-            pd.concat([main, extra], ignore_index=True) if not extra.empty else main,
+            _Table(pd.concat([main, extra], ignore_index=True)).rows() if not extra.empty else rows,
             settings,
             note,
         )
+    # a row with a missing dose flag, risk of bias or tier is in neither the subset nor the
+    # note's list (as with a mask holding NA)
     yield Scenario(
         "exclude_dose_above_4_5mg",
         "Excluding doses above 4.5 mg/day",
-        main[~main.dose_above_ldn_range],
+        rows.where("dose_above_ldn_range", lambda above: above is False or above is np.False_),
         settings,
         "studies with doses above 4.5 mg/day left out: "
-        + (", ".join(main.study_id[main.dose_above_ldn_range]) or "none"),
+        + studies_where("dose_above_ldn_range", lambda above: above is True or above is np.True_),
     )
     yield Scenario(
         "exclude_high_rob",
         "Excluding high risk of bias",
-        main[main.rob_overall != "high"],
+        rows.where("rob_overall", lambda rob: isinstance(rob, str) and rob != "high"),
         settings,
         "studies at high risk of bias left out: "
-        + (", ".join(main.study_id[main.rob_overall == "high"]) or "none"),
+        + studies_where("rob_overall", lambda rob: isinstance(rob, str) and rob == "high"),
     )
     yield Scenario(
         "tiers_a_to_c",
         "Highest tiers only (A-C)",
-        main[main.tier.isin(["A", "B", "C"])],
+        rows.where("tier", lambda tier: isinstance(tier, str) and tier in ("A", "B", "C")),
         settings,
         "effects from p-values or percentages (tiers D-E) left out: "
-        + (", ".join(main.study_id[main.tier.isin(["D", "E"])]) or "none"),
+        + studies_where("tier", lambda tier: isinstance(tier, str) and tier in ("D", "E")),
     )
     for method in SENSITIVITY_ESTIMATORS:
         if method != settings.method:
             yield Scenario(
                 f"estimator:{method}",
                 f"Estimator {method}",
-                main,
+                rows,
                 replace(settings, method=method),
                 compare_members=False,
             )
@@ -251,29 +398,31 @@ def _scenarios(analysis, main, effects, rederived, primary, settings):
         yield Scenario(
             "test:z",
             "Wald z test instead of Hartung-Knapp",
-            main,
+            rows,
             replace(settings, test="z"),
             compare_members=False,
         )
+    depends = summary.depends
+    keys = list(zip(study_ids, rows.column("outcome_id"), rows.column("measure"), strict=True))
     for r in SENSITIVITY_CORRELATIONS:
-        again = rederived[r]
-        keys = list(zip(main.study_id, main.outcome_id, main.measure, strict=True))
-        picked = pd.concat(
-            [
-                again[(again.study_id == s) & (again.outcome_id == o) & (again.measure == m)]
-                for s, o, m in keys
-            ],
-            ignore_index=True,
-        ).merge(main[["study_id", "outcome_id", "selection_reason"]], on=["study_id", "outcome_id"])
-        depends = main.depends_on.notna().any()
+        picked = (
+            _Table(
+                rederived.rows(r, keys).merge(
+                    main[["study_id", "outcome_id", "selection_reason"]],
+                    on=["study_id", "outcome_id"],
+                )
+            ).rows()
+            if depends
+            else rows
+        )
         yield Scenario(
             f"correlation:{r:g}",
             f"Crossover and pre-post correlation r = {r:g}",
-            picked if depends else main,
+            picked,
             settings,
             (
                 f"effects re-derived with r = {r:g}: "
-                + ", ".join(main.study_id[main.depends_on.notna()])
+                + studies_where("depends_on", lambda d: isinstance(d, str))
                 if depends
                 else "no effect in this analysis depends on an imputed correlation"
             ),
@@ -281,7 +430,19 @@ def _scenarios(analysis, main, effects, rederived, primary, settings):
         )
 
 
-def _run_scenario(analysis, scenario, main, settings, labels):
+@dataclass(frozen=True)
+class _Members:
+    """One scenario's members and the columns the members table adds to them."""
+
+    rows: _Rows
+    analysis_id: str
+    scenario: str
+    weight_percent: np.ndarray
+    label: list[str]
+    subgroup: list | None  # each member's design, when the scenario has subgroups
+
+
+def _run_scenario(analysis, scenario, summary: _Main, labels):
     base = {
         "analysis_id": analysis.id,
         "scenario": scenario.name,
@@ -295,17 +456,17 @@ def _run_scenario(analysis, scenario, main, settings, labels):
         "favours_label_positive": "favours LDN" if analysis.measure != "PLO" else "",
         "favours_label_negative": "favours control" if analysis.measure != "PLO" else "",
         "scenario_note": scenario.note,
-        "better_direction": _better_direction(main),
+        "better_direction": summary.better_direction,
     }
     members = scenario.members
-    if members is None or members.empty:
+    if members is None or len(members) == 0:
         return {
             **base,
             "k": 0,
             "scenario_status": "not_applicable",
             "scenario_note": _join(scenario.note, "no study in this analysis"),
         }, None
-    if scenario.name != "main" and scenario.compare_members and _key(members) == _key(main):
+    if scenario.name != "main" and scenario.compare_members and _key(members) == summary.key:
         return {
             **base,
             "k": len(members),
@@ -319,25 +480,29 @@ def _run_scenario(analysis, scenario, main, settings, labels):
             "scenario_status": "not_applicable",
             "scenario_note": _join(scenario.note, f"k = {len(members)}: nothing to pool"),
         }, None
-    fields, weights = pool_members(members, scenario.settings)
-    designs = sorted(set(main.design))
-    subgroup_by = (
-        "design" if scenario.name == "main" and len(main) >= 2 and len(designs) >= 2 else None
-    )
+    fields, weights = _pool(members.floats("yi"), members.floats("vi"), scenario.settings)
+    subgroup_by = summary.subgroup_by if scenario.name == "main" else None
     row = {
         **base,
         **fields,
-        "n_participants": participants(members),
+        "n_participants": _participants(
+            members.floats("n_ldn"), members.floats("n_ctl"), members.column("design")
+        ),
         "scenario_status": "ok",
         "subgroup_by": subgroup_by,
         **_reexpress(analysis, fields),
     }
-    member_frame = members.assign(
+    member_frame = _Members(
+        members,
         analysis_id=analysis.id,
         scenario=scenario.name,
         weight_percent=weights,
-        label=[labels.get(s, s) for s in members.study_id],
-        subgroup=(members.design if subgroup_by or scenario.name.startswith("subgroup:") else None),
+        label=[labels.get(s, s) for s in members.column("study_id")],
+        subgroup=(
+            members.column("design")
+            if subgroup_by or scenario.name.startswith("subgroup:")
+            else None
+        ),
     )
     return row, member_frame
 
@@ -507,10 +672,14 @@ def _analyses_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     extra = sorted({k for r in rows for k in r} - set(_ANALYSIS_COLUMNS))
     columns = {**_ANALYSIS_COLUMNS, **{k: "float64" for k in extra if k.startswith("bayes_")}}
     columns.update({k: "string" for k in extra if not k.startswith("bayes_")})
-    frame = pd.DataFrame(rows, columns=list(columns))
-    for column, dtype in columns.items():
-        frame[column] = frame[column].astype(dtype)
-    return frame.reset_index(drop=True)
+    # column by column (a missing field is NaN, as in a frame built from the rows)
+    return pd.DataFrame(
+        {
+            column: pd.Series([r.get(column, math.nan) for r in rows], dtype=object).astype(dtype)
+            for column, dtype in columns.items()
+        },
+        columns=list(columns),
+    )
 
 
 _MEMBER_COLUMNS = [
@@ -555,10 +724,34 @@ _MEMBER_COLUMNS = [
 ]
 
 
-def _members_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    if not frames:
+def _members_frame(parts: list[_Members]) -> pd.DataFrame:
+    if not parts:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in _MEMBER_COLUMNS})
-    frame = pd.concat([f.reindex(columns=_MEMBER_COLUMNS) for f in frames], ignore_index=True)
+    # each source table's rows once (its member columns, stacked), then every scenario's
+    # rows in order: one frame per scenario is slow
+    tables: dict[int, _Table] = {}
+    for p in parts:
+        tables.setdefault(id(p.rows.table), p.rows.table)
+    start, offset = {}, 0
+    for key, table in tables.items():
+        start[key] = offset
+        offset += len(table)
+    frames = [t.frame for t in tables.values()]
+    if all(f.columns.equals(frames[0].columns) for f in frames):
+        # the same columns (as usual): stack, then keep the member columns, once
+        stacked = pd.concat(frames, ignore_index=True).reindex(columns=_MEMBER_COLUMNS)
+    else:
+        stacked = pd.concat([f.reindex(columns=_MEMBER_COLUMNS) for f in frames], ignore_index=True)
+    order = [start[id(p.rows.table)] + i for p in parts for i in p.rows.positions]
+    frame = stacked.take(order).reset_index(drop=True)
+    # the added columns once for all scenarios
+    frame["analysis_id"] = [p.analysis_id for p in parts for _ in p.rows.positions]
+    frame["scenario"] = [p.scenario for p in parts for _ in p.rows.positions]
+    frame["weight_percent"] = np.concatenate([p.weight_percent for p in parts])
+    frame["label"] = [label for p in parts for label in p.label]
+    frame["subgroup"] = pd.Series(
+        [g for p in parts for g in (p.subgroup or [None] * len(p.rows))], dtype=object
+    )
     for column in ("n_ldn", "n_ctl", "events_ldn", "events_ctl"):
         frame[column] = frame[column].round().astype("Int64")
     frame["subgroup"] = frame["subgroup"].astype("string")
@@ -598,6 +791,23 @@ def _num(value: Any) -> float:
     except (TypeError, ValueError):
         return math.nan
     return out
+
+
+#: The fields of an outcome row :func:`_direction_from_numbers` reads.
+_NUMBER_FIELDS = (
+    "better_direction",
+    "mean_ldn",
+    "mean_ctl",
+    "mean_change_ldn",
+    "mean_change_ctl",
+    "pct_ldn",
+    "pct_ctl",
+    "events_ldn",
+    "total_ldn",
+    "events_ctl",
+    "total_ctl",
+    "mean_baseline_ldn",
+)
 
 
 def _direction_from_numbers(outcome: Mapping[str, Any], stratum: str) -> tuple[str, str] | None:
@@ -658,18 +868,24 @@ def narrative_synthesis(
     """Every outcome not in a pooled main analysis, with its direction and why not pooled."""
     reported = {}
     if outcomes is not None:
-        reported = {(r["study_id"], r["outcome_id"]): r for r in outcomes.to_dict("records")}
+        # only the fields the direction reads (a record of every column is slow)
+        fields = [c for c in _NUMBER_FIELDS if c in outcomes.columns]
+        reported = {
+            key: record
+            for key, record in zip(
+                zip(outcomes.study_id, outcomes.outcome_id, strict=True),
+                outcomes[fields].to_dict("records"),
+                strict=True,
+            )
+        }
     main = analyses[analyses.scenario == "main"]
     pooled_ids = set(main.analysis_id[main.k >= 2])
     in_main = members[members.scenario == "main"]
-    pooled = {
-        (r.study_id, r.outcome_id) for r in in_main.itertuples() if r.analysis_id in pooled_ids
-    }
-    single = {
-        (r.study_id, r.outcome_id): r.analysis_id
-        for r in in_main.itertuples()
-        if r.analysis_id not in pooled_ids
-    }
+    in_main_rows = list(
+        zip(in_main.study_id, in_main.outcome_id, in_main.analysis_id.tolist(), strict=True)
+    )
+    pooled = {(s, o) for s, o, a in in_main_rows if a in pooled_ids}
+    single = {(s, o): a for s, o, a in in_main_rows if a not in pooled_ids}
     rows = []
     first = effects.sort_values(["study_id", "outcome_order", "tier"]).drop_duplicates(
         ["study_id", "outcome_id"]
@@ -741,12 +957,22 @@ def vote_counts(narrative: pd.DataFrame) -> pd.DataFrame:
     rows = []
     if narrative.empty:
         return pd.DataFrame(columns=_VOTE_COLUMNS)
-    counted = narrative[narrative.counted_in_vote]
-    for (domain, group), g in counted.groupby(["domain", "comparison_group"], sort=True):
+    # {(domain, comparison group): {study: its outcomes' directions}}, from plain lists
+    groups: dict[tuple[str, str], dict[str, set[str]]] = {}
+    for counted, domain, group, study, direction in zip(
+        narrative.counted_in_vote.tolist(),
+        narrative.domain.tolist(),
+        narrative.comparison_group.tolist(),
+        narrative.study_id.tolist(),
+        narrative.direction.tolist(),
+        strict=True,
+    ):
+        if counted and all(isinstance(v, str) for v in (domain, group, study)):
+            groups.setdefault((domain, group), {}).setdefault(study, set()).add(direction)
+    for (domain, group), studies in sorted(groups.items()):
         votes = {}
-        for study, s in g.groupby("study_id", sort=True):
-            directions = set(s.direction)
-            votes[study] = directions.pop() if len(directions) == 1 else "mixed"
+        for study, directions in sorted(studies.items()):
+            votes[study] = next(iter(directions)) if len(directions) == 1 else "mixed"
         better = sum(v == "better_with_ldn" for v in votes.values())
         worse = sum(v == "worse_with_ldn" for v in votes.values())
         decided = better + worse
@@ -783,11 +1009,21 @@ def published_comparison(analyses, analyses_frame, members, published) -> pd.Dat
     rows = []
     if published is None:
         return pd.DataFrame(columns=_COMPARISON_COLUMNS)
-    main = analyses_frame[analyses_frame.scenario == "main"].set_index("analysis_id")
+    # each analysis's main row, the fields compared (plain lists: row access is slow)
+    main: dict[str, dict[str, Any]] = {}
+    fields = ("estimate", "ci_low", "ci_high", "k")
+    for analysis_id, scenario, *values in zip(
+        analyses_frame.analysis_id.tolist(),
+        analyses_frame.scenario.tolist(),
+        *(analyses_frame[f].tolist() for f in fields),
+        strict=True,
+    ):
+        if scenario == "main":
+            main.setdefault(analysis_id, dict(zip(fields, values, strict=True)))
     for analysis in analyses:
-        if analysis.id not in main.index:
+        if analysis.id not in main or not analysis.published:
             continue
-        ours = main.loc[analysis.id]
+        ours = main[analysis.id]
         mine = members[(members.analysis_id == analysis.id) & (members.scenario == "main")]
         for link in analysis.published:
             hit = published[
@@ -820,10 +1056,10 @@ def published_comparison(analyses, analyses_frame, members, published) -> pd.Dat
                     "their_k": str(theirs.k_studies),
                     "their_designs": theirs.included_designs,
                     "our_measure": analysis.measure,
-                    "our_estimate": ours.estimate,
-                    "our_ci_low": ours.ci_low,
-                    "our_ci_high": ours.ci_high,
-                    "our_k": int(ours.k),
+                    "our_estimate": ours["estimate"],
+                    "our_ci_low": ours["ci_low"],
+                    "our_ci_high": ours["ci_high"],
+                    "our_k": int(ours["k"]),
                     "our_studies": ", ".join(mine.study_id),
                     "same_scale": theirs.effect_type.split(" ")[0] == analysis.measure,
                     "reasons": _reasons(mine, theirs, analysis, link),
