@@ -29,6 +29,7 @@ from __future__ import annotations
 # Only what a command needs to hand itself over: it runs on every job's critical path. The
 # server's own modules are imported where it starts.
 import contextlib
+import gc
 import json
 import os
 import selectors
@@ -269,6 +270,9 @@ def _accept(listener, identity, selector, jobs) -> _Job | None:
         inherited = [listener.fileno(), selector.fileno(), 0]
         inherited += [fd for job in jobs.values() for fd in (job.conn.fileno(), job.pidfd)]
         conn.sendall(json.dumps({"accepted": True}).encode() + b"\n")
+        # The preloaded objects go to the collector's permanent generation: a child's garbage
+        # collections then skip them instead of walking (and copying) every inherited page.
+        gc.freeze()
         pid = os.fork()
         if pid == 0:  # the job
             _run_child(request, fds, conn, inherited)
