@@ -390,8 +390,11 @@ def _finish(job: _Job, selector, code: int) -> None:
 
 
 def _kill(pid: int) -> None:
+    """End a job at once. SIGKILL, not SIGTERM: a SIGTERM that arrives between the fork and
+    the child's reset of the server's handler is lost, and a job has nothing to clean up (its
+    files are written atomically; Snakemake re-runs an incomplete job)."""
     try:
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
 

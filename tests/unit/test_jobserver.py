@@ -163,8 +163,7 @@ def test_a_job_killed_by_a_signal_fails_its_command(server, tmp_path):
     assert "killed by signal 9" in err
 
 
-def test_stopping_the_server_ends_its_jobs_and_leaves_nothing_behind(tmp_path, here):
-    server = jobserver.start(sys.executable, tmp_path / "server.log")
+def test_stopping_the_server_ends_its_jobs_and_leaves_nothing_behind(server, tmp_path):
     process, child = blocked_job(tmp_path, server.address)
     server.process.stdin.close()  # what the workflow's exit does, however it exits
     code, _, err = finished(process)
@@ -172,7 +171,6 @@ def test_stopping_the_server_ends_its_jobs_and_leaves_nothing_behind(tmp_path, h
     server.process.wait(timeout=30)
     assert not alive(child)
     assert not server.folder.exists()
-    server.stop()
 
 
 def test_the_server_stops_when_whoever_started_it_dies(tmp_path):
