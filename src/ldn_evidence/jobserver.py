@@ -295,6 +295,15 @@ def _accept(listener, identity, selector, jobs) -> _Job | None:
 
 def _read_request(conn: socket.socket) -> tuple[dict, list[int]]:
     data, fds, _, _ = socket.recv_fds(conn, 65536, 3)
+    try:
+        return _parse_request(conn, data), fds
+    except BaseException:
+        for fd in fds:  # the streams of a request that is refused are not kept
+            os.close(fd)
+        raise
+
+
+def _parse_request(conn: socket.socket, data: bytes) -> dict:
     while len(data) < _HEADER.size or len(data) < _HEADER.size + _HEADER.unpack_from(data)[0]:
         if len(data) >= _HEADER.size and _HEADER.unpack_from(data)[0] > _MAX_REQUEST:
             raise ValueError("request too large")
@@ -308,7 +317,7 @@ def _read_request(conn: socket.socket) -> tuple[dict, list[int]]:
         for key, kind in (("argv", list), ("cwd", str), ("env", dict))
     ):
         raise ValueError("malformed request")
-    return request, fds
+    return request
 
 
 def _run_child(request: dict, fds: list[int], conn: socket.socket, inherited: list[int]) -> None:

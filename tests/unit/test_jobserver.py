@@ -233,3 +233,32 @@ def test_everything_the_server_preloads_exists():
         module, _, function = name.partition(":")
         loaded = importlib.import_module(module)
         assert not function or callable(getattr(loaded, function)), name
+
+
+def test_malformed_requests_are_refused_and_the_server_keeps_serving(server, here, tmp_path):
+    import socket
+    import struct
+
+    def send(payload: bytes, fds=()):
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.connect(server.address)
+        if fds:
+            socket.send_fds(client, [payload], list(fds))
+        else:
+            client.sendall(payload)
+        client.shutdown(socket.SHUT_WR)
+        reply = client.makefile("rb").read()
+        client.close()
+        return reply
+
+    args = ["validate", "data/raw"]
+    assert finished(command(args, here, server.address))[0] == 0  # preloading under way
+    server_fds = f"/proc/{server.process.pid}/fd"
+    before = len(os.listdir(server_fds))
+    assert send(b"") == b""  # truncated: closed without a word
+    assert send(struct.pack(">I", 5) + b"{not") == b""  # not JSON
+    assert send(struct.pack(">I", 2**31) + b"{}") == b""  # too large
+    assert send(struct.pack(">I", 2) + b"[]", fds=[0, 1, 2]) == b""  # not a request
+    assert len(os.listdir(server_fds)) == before  # no stream of a refused request kept
+    assert finished(command(args, here, server.address)) == finished(command(args, here))
+    assert len(started_jobs(tmp_path)) == 2 and "request failed" in server_log(tmp_path)
