@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ldn_evidence.io.atomic import atomic_write_text
-from ldn_evidence.io.tables import write_table
+from ldn_evidence.io.tables import records, write_table
 
 TABLES = ("analyses", "analysis_members", "narrative", "vote_counts", "published_comparison")
 
@@ -33,8 +33,7 @@ def _clean(value: Any) -> Any:
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows as JSON-ready dicts (column by column: per-row access to a frame is slow)."""
-    columns = {c: [_clean(v) for v in frame[c].tolist()] for c in frame.columns}
-    return [{c: values[i] for c, values in columns.items()} for i in range(len(frame))]
+    return [{c: _clean(v) for c, v in row.items()} for row in records(frame)]
 
 
 def write_results(results, out_dir: Path, condition: str, effect_settings, pool_settings) -> None:

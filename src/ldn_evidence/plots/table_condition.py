@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..io.tables import records
 from ..vocab import DESIGNS, DOMAINS, RANDOMIZED_DESIGNS
 from ._axis import Axis, choose_axis
-from ._records import records
 from ._text import (
     CERTAINTY_LABEL,
     MEASURE_ABBREVIATION,

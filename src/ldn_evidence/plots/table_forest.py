@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..io.tables import records
 from ._axis import Axis, choose_axis
-from ._records import records
 from ._text import (
     INDIRECT_TIERS,
     MEASURE_ABBREVIATION,

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from markupsafe import Markup
 
 from ldn_evidence import vocab
+from ldn_evidence.io.tables import records
 
 RATIO_MEASURES = frozenset({"RR", "OR"})
 CONDITION_TITLES = {
@@ -135,9 +136,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     Column by column (``Series.tolist``) rather than ``to_dict("records")``, which reads
     Arrow-backed frames one cell at a time; the values are the same.
     """
-    names = list(frame.columns)
-    columns = [frame[c].tolist() for c in names]
-    return [_plain(dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
+    return [_plain(row) for row in records(frame)]
 
 
 def _group(rows: list[dict[str, Any]], key: str) -> dict[Any, list[dict[str, Any]]]:
