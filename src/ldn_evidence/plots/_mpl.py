@@ -8,21 +8,28 @@ software metadata in either format.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import functools
 import itertools
+import math
 import textwrap
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import matplotlib
+from matplotlib import cbook
 
 matplotlib.use("Agg", force=True)
 
-from matplotlib.backends.backend_agg import get_hinting_flag
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
+from matplotlib.backends.backend_mixed import MixedModeRenderer
+from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties, findfont, get_font
-from matplotlib.ft2font import Kerning, LoadFlags
+from matplotlib.font_manager import FontProperties, findfont, fontManager, get_font
+from matplotlib.ft2font import Kerning, LoadFlags, RenderMode
+from matplotlib.textpath import TextToPath
 
 from ..io.atomic import atomic_write_with
 
@@ -80,11 +87,165 @@ def style() -> Iterator[None]:
 def new_figure(width_in: float, height_in: float) -> Figure:
     """A figure of the given size (inches), white, not attached to pyplot's state."""
     fig = Figure(figsize=(width_in, height_in), dpi=DPI, facecolor="white")
-    # a canvas so that text can be measured and the figure saved
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
+    _Canvas(fig)  # a canvas so that text can be measured and the figure saved
     return fig
+
+
+class _Renderer(RendererAgg):
+    """matplotlib's Agg renderer, with its text work done once per process, not once per call.
+
+    Plain text (no mathtext, which these figures never use) costs matplotlib three pieces of
+    work, each a pure function of its inputs: shaping a string to measure it (about 40 us per
+    character here), shaping it again to place its glyphs, and rasterising every glyph. The
+    figures of one condition draw the same strings and glyphs many times (headers, scale
+    labels, numbers, PNG and layout passes), so each result is kept, keyed on everything it
+    depends on: font files, size, resolution, hinting, string, and for a glyph bitmap its
+    glyph, angle, antialiasing and sub-pixel offset. FreeType rasterises a glyph moved by
+    whole pixels into the same bitmap moved by whole pixels, so a glyph is rendered once per
+    sub-pixel phase and drawn at its place. The pixels are those matplotlib's own
+    ``draw_text`` writes (``tests/unit/plots/test_text_cache.py`` compares the two).
+    """
+
+    def get_text_width_height_descent(self, s, prop, ismath):
+        if ismath:
+            return super().get_text_width_height_descent(s, prop, ismath)
+        fonts = tuple(fontManager._find_fonts_by_props(prop))
+        return _text_extent(fonts, prop.get_size_in_points(), self.dpi, s, get_hinting_flag())
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if ismath:
+            return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        size = prop.get_size_in_points()
+        flags = get_hinting_flag()
+        features = mtext.get_fontfeatures() if mtext is not None else None
+        language = mtext.get_language() if mtext is not None else None
+        fonts = tuple(fontManager._find_fonts_by_props(prop))
+        glyphs = _text_glyphs(
+            fonts, size, self.dpi, s, flags, features, language, threading.get_ident()
+        )
+        cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+        mode = RenderMode.NORMAL if gc.get_antialiased() else RenderMode.MONO
+        for font, index, dx, dy in glyphs:  # dx, dy: pixels, dy upwards
+            # the glyph origin in FreeType's 26.6 fixed point, y upwards (as matplotlib rounds it)
+            ox = round(0x40 * (x + dx * cos - dy * sin))
+            oy = round(0x40 * (self.height - y + dx * sin + dy * cos))
+            buffer, left, top = _glyph_bitmap(
+                font, size, self.dpi, index, angle, flags, mode, ox & 0x3F, oy & 0x3F
+            )
+            left, top = left + (ox >> 6), top + (oy >> 6)
+            # draw_text_image's y is downwards and names the bitmap's bottom row
+            self._renderer.draw_text_image(
+                buffer, left, int(self.height) - top + buffer.shape[0], 0, gc
+            )
+        return None
+
+
+class _SvgRenderer(RendererSVG):
+    """matplotlib's SVG renderer, with text measured once per process (see :class:`_Renderer`):
+    SVG text is measured on the font's outlines at 100 pt, about 1.4 ms a string."""
+
+    def get_text_width_height_descent(self, s, prop, ismath):
+        if ismath:
+            return super().get_text_width_height_descent(s, prop, ismath)
+        fonts = tuple(fontManager._find_fonts_by_props(prop))
+        return _outline_extent(fonts, prop.get_size_in_points(), s)
+
+
+class _Canvas(FigureCanvasAgg):
+    """The Agg canvas, drawing PNG with :class:`_Renderer` and SVG with :class:`_SvgRenderer`."""
+
+    def get_renderer(self):
+        w, h = self.get_width_height(physical=True)
+        key = w, h, self.figure.dpi
+        if self._lastKey != key:
+            self.renderer = _Renderer(w, h, self.figure.dpi)
+            self._lastKey = key
+        return self.renderer
+
+    def print_svg(self, filename, *, bbox_inches_restore=None, metadata=None, **applied):
+        """Write the figure as SVG, as ``FigureCanvasSVG.print_svg`` does (72 dpi user units,
+        raster parts at the figure's resolution), with :class:`_SvgRenderer`. ``applied``: what
+        ``savefig`` passes every backend (dpi, colours, orientation) and has already set on
+        the figure."""
+        with cbook.open_file_cm(filename, "w", encoding="utf-8") as fh:
+            if not cbook.file_requires_unicode(fh):  # a binary file object
+                fh = codecs.getwriter("utf-8")(fh)
+            dpi = self.figure.dpi
+            self.figure.dpi = 72
+            width, height = self.figure.get_size_inches()
+            renderer = MixedModeRenderer(
+                self.figure,
+                width,
+                height,
+                dpi,
+                _SvgRenderer(width * 72, height * 72, fh, image_dpi=dpi, metadata=metadata),
+                bbox_inches_restore=bbox_inches_restore,
+            )
+            self.figure.draw(renderer)
+            renderer.finalize()
+
+
+def _prepared_font(fonts: tuple, size: float, dpi: float):
+    """matplotlib's shared font object for ``fonts``, cleared and set to ``size`` at ``dpi``."""
+    font = get_font(list(fonts))
+    font.clear()
+    font.set_size(size, dpi)
+    return font
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _text_extent(
+    fonts: tuple, size: float, dpi: float, s: str, flags: LoadFlags
+) -> tuple[float, float, float]:
+    """Width, height and descent (pixels) of one line of text, as ``RendererAgg`` measures it."""
+    font = _prepared_font(fonts, size, dpi)
+    font.set_text(s, 0.0, flags=flags)
+    w, h = font.get_width_height()
+    return w / 64.0, h / 64.0, font.get_descent() / 64.0
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _outline_extent(fonts: tuple, size: float, s: str) -> tuple[float, float, float]:
+    """Width, height and descent (points) of one line of text, as matplotlib's ``TextToPath``
+    measures it for SVG: unhinted, at ``TextToPath.FONT_SCALE`` and scaled to ``size``."""
+    font = get_font(list(fonts))
+    font.set_size(TextToPath.FONT_SCALE, TextToPath.DPI)
+    font.set_text(s, 0.0, flags=LoadFlags.NO_HINTING)
+    w, h = font.get_width_height()
+    scale = size / TextToPath.FONT_SCALE
+    return w / 64.0 * scale, h / 64.0 * scale, font.get_descent() / 64.0 * scale
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _text_glyphs(
+    fonts: tuple, size: float, dpi: float, s: str, flags: LoadFlags, features, language, thread
+) -> tuple[tuple[object, int, float, float], ...]:
+    """The shaped glyphs of one line of text: (font object, glyph index, x, y in pixels).
+
+    Keyed on the ``thread`` too: the font objects are the thread's own (matplotlib shares
+    none between threads, as drawing a glyph changes its font object's state)."""
+    font = _prepared_font(fonts, size, dpi)
+    items = font._layout(s, flags=flags, features=features, language=language)
+    return tuple((item.ft_object, item.glyph_index, item.x, item.y) for item in items)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _glyph_bitmap(font, size, dpi, index, angle, flags, mode, phase_x, phase_y):
+    """A glyph rasterised with its origin at (``phase_x``, ``phase_y``)/64 pixel: its coverage
+    bitmap and the bitmap's left and top pixel (y upwards)."""
+    cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    font.set_size(size, dpi)
+    # the glyph's rotation in 16.16 fixed point, rounded as matplotlib rounds it
+    matrix = [
+        [round(0x10000 * cos), round(0x10000 * -sin)],
+        [round(0x10000 * sin), round(0x10000 * cos)],
+    ]
+    font._set_transform(matrix, [phase_x, phase_y])
+    bitmap = font._render_glyph(index, flags, mode)
+    buffer = bitmap.buffer
+    if mode == RenderMode.MONO:
+        buffer *= 0xFF
+    return buffer, bitmap.left, bitmap.top
 
 
 class Measurer:
