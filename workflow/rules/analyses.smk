@@ -23,6 +23,8 @@ rule analyses:
         multiext(f"{RESULTS_DIR}/{{condition}}/published_comparison", ".parquet", ".csv"),
     log:
         "logs/analyses/{condition}.log",
+    # every condition's tables before any figures job, the long ones: they then run side by side
+    priority: 1
     conda:
         "../envs/ldn-evidence.yaml"
     threads: 1

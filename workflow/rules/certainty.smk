@@ -12,6 +12,8 @@ rule certainty:
         multiext(f"{RESULTS_DIR}/{{condition}}/certainty", ".parquet", ".csv"),
     log:
         "logs/certainty/{condition}.log",
+    # every condition's tables before any figures job, the long ones: they then run side by side
+    priority: 1
     conda:
         "../envs/ldn-evidence.yaml"
     threads: 1

@@ -11,6 +11,8 @@ rule effects:
         method=PROCESSED_DIR / "{condition}" / "effects_method.json",
     log:
         "logs/effects/{condition}.log",
+    # every condition's tables before any figures job, the long ones: they then run side by side
+    priority: 1
     conda:
         "../envs/ldn-evidence.yaml"
     threads: 1

@@ -12,6 +12,8 @@ rule ingest:
         outcomes_csv=PROCESSED_DIR / "{condition}" / "outcomes.csv",
     log:
         "logs/ingest/{condition}.log",
+    # every condition's tables before any figures job, the long ones: they then run side by side
+    priority: 1
     conda:
         "../envs/ldn-evidence.yaml"
     threads: 1
