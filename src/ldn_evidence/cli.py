@@ -15,6 +15,17 @@ from pathlib import Path
 from ldn_evidence import __version__
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from ldn_evidence.io.validate import validate_paths
 
@@ -185,7 +196,11 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     from ldn_evidence.plots import render_condition_figures
 
     index = render_condition_figures(
-        args.condition, Path(args.results_dir), Path(args.processed_dir), Path(args.out_dir)
+        args.condition,
+        Path(args.results_dir),
+        Path(args.processed_dir),
+        Path(args.out_dir),
+        workers=args.workers,
     )
     print(
         f"{args.condition}: {len(index['figures'])} figures drawn, "
@@ -282,6 +297,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results-dir", required=True, help="results/<condition>")
     p.add_argument("--processed-dir", required=True, help="data/processed/<condition>")
     p.add_argument("--out-dir", required=True, help="results/<condition>/figures")
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="processes drawing at once (Linux; the files are the same for any number)",
+    )
     p.set_defaults(func=_cmd_figures)
 
     p = sub.add_parser("certainty", help="GRADE certainty of one condition's analyses")

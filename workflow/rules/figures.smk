@@ -15,7 +15,8 @@ rule figures:
         "logs/figures/{condition}.log",
     conda:
         "../envs/ldn-evidence.yaml"
-    threads: 1
+    # a condition's figures are drawn by up to this many processes (scaled down to --cores)
+    threads: 2
     resources:
         mem_mb=1500,
         runtime=20,
@@ -27,5 +28,6 @@ rule figures:
     shell:
         ldn(
             "figures --condition {wildcards.condition} --results-dir {params.results:q}"
-            " --processed-dir {params.processed:q} --out-dir {params.out_dir:q} 2>&1 | tee {log:q}"
+            " --processed-dir {params.processed:q} --out-dir {params.out_dir:q}"
+            " --workers {threads} 2>&1 | tee {log:q}"
         )

@@ -13,7 +13,7 @@ __all__ = ["render_condition_figures"]
 
 
 def render_condition_figures(
-    condition: str, results_dir: Path, processed_dir: Path, out_dir: Path
+    condition: str, results_dir: Path, processed_dir: Path, out_dir: Path, workers: int = 1
 ) -> dict:
     """Render every figure of a condition.
 
@@ -22,4 +22,4 @@ def render_condition_figures(
     """
     from .render import render_condition_figures as _render
 
-    return _render(condition, results_dir, processed_dir, out_dir)
+    return _render(condition, results_dir, processed_dir, out_dir, workers)

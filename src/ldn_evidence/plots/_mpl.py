@@ -14,7 +14,6 @@ import functools
 import itertools
 import math
 import textwrap
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hi
 from matplotlib.backends.backend_mixed import MixedModeRenderer
 from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties, findfont, fontManager, get_font
+from matplotlib.font_manager import FontPath, FontProperties, findfont, fontManager, get_font
 from matplotlib.ft2font import Kerning, LoadFlags, RenderMode
 from matplotlib.textpath import TextToPath
 
@@ -120,17 +119,15 @@ class _Renderer(RendererAgg):
         features = mtext.get_fontfeatures() if mtext is not None else None
         language = mtext.get_language() if mtext is not None else None
         fonts = tuple(fontManager._find_fonts_by_props(prop))
-        glyphs = _text_glyphs(
-            fonts, size, self.dpi, s, flags, features, language, threading.get_ident()
-        )
+        glyphs = _text_glyphs(fonts, size, self.dpi, s, flags, features, language)
         cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
         mode = RenderMode.NORMAL if gc.get_antialiased() else RenderMode.MONO
-        for font, index, dx, dy in glyphs:  # dx, dy: pixels, dy upwards
+        for face, index, dx, dy in glyphs:  # dx, dy: pixels, dy upwards
             # the glyph origin in FreeType's 26.6 fixed point, y upwards (as matplotlib rounds it)
             ox = round(0x40 * (x + dx * cos - dy * sin))
             oy = round(0x40 * (self.height - y + dx * sin + dy * cos))
             buffer, left, top = _glyph_bitmap(
-                font, size, self.dpi, index, angle, flags, mode, ox & 0x3F, oy & 0x3F
+                face, size, self.dpi, index, angle, flags, mode, ox & 0x3F, oy & 0x3F
             )
             left, top = left + (ox >> 6), top + (oy >> 6)
             # draw_text_image's y is downwards and names the bitmap's bottom row
@@ -218,22 +215,35 @@ def _outline_extent(fonts: tuple, size: float, s: str) -> tuple[float, float, fl
 
 @functools.lru_cache(maxsize=1 << 14)
 def _text_glyphs(
-    fonts: tuple, size: float, dpi: float, s: str, flags: LoadFlags, features, language, thread
-) -> tuple[tuple[object, int, float, float], ...]:
-    """The shaped glyphs of one line of text: (font object, glyph index, x, y in pixels).
+    fonts: tuple, size: float, dpi: float, s: str, flags: LoadFlags, features, language
+) -> tuple[tuple[FontPath, int, float, float], ...]:
+    """The shaped glyphs of one line of text: (font face, glyph index, x, y in pixels).
 
-    Keyed on the ``thread`` too: the font objects are the thread's own (matplotlib shares
-    none between threads, as drawing a glyph changes its font object's state)."""
+    Faces, not font objects, are kept: a font object reads its file through a descriptor that
+    a forked process shares, and matplotlib gives each thread and each forked process its
+    own objects (:func:`_glyph_bitmap` asks for them)."""
     font = _prepared_font(fonts, size, dpi)
     items = font._layout(s, flags=flags, features=features, language=language)
-    return tuple((item.ft_object, item.glyph_index, item.x, item.y) for item in items)
+    return tuple(
+        (
+            FontPath(item.ft_object.fname, item.ft_object.face_index),
+            item.glyph_index,
+            item.x,
+            item.y,
+        )
+        for item in items
+    )
+
+
+_IDENTITY = [[0x10000, 0], [0, 0x10000]]
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _glyph_bitmap(font, size, dpi, index, angle, flags, mode, phase_x, phase_y):
+def _glyph_bitmap(face, size, dpi, index, angle, flags, mode, phase_x, phase_y):
     """A glyph rasterised with its origin at (``phase_x``, ``phase_y``)/64 pixel: its coverage
     bitmap and the bitmap's left and top pixel (y upwards)."""
     cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    font = get_font(face)
     font.set_size(size, dpi)
     # the glyph's rotation in 16.16 fixed point, rounded as matplotlib rounds it
     matrix = [
@@ -242,6 +252,7 @@ def _glyph_bitmap(font, size, dpi, index, angle, flags, mode, phase_x, phase_y):
     ]
     font._set_transform(matrix, [phase_x, phase_y])
     bitmap = font._render_glyph(index, flags, mode)
+    font._set_transform(_IDENTITY, [0, 0])  # the object is shared: leave it as found
     buffer = bitmap.buffer
     if mode == RenderMode.MONO:
         buffer *= 0xFF
@@ -311,11 +322,15 @@ def _font_metrics(
     size: float, weight: str
 ) -> tuple[Callable[[str], tuple[float, float, float]], Callable[[str, str], float]]:
     """Two cached functions, in pixels at ``DPI``: a character's (advance, left ink edge,
-    right ink edge), and the kerning between two characters."""
-    font = get_font(findfont(FontProperties(family=FONT, size=size, weight=weight)))
+    right ink edge), and the kerning between two characters.
+
+    The font object is asked of matplotlib at each use, not kept: matplotlib gives a forked
+    process its own (a kept one would read its file through a descriptor the forks share)."""
+    path = findfont(FontProperties(family=FONT, size=size, weight=weight))
 
     @functools.cache
     def glyph(char: str) -> tuple[float, float, float]:
+        font = get_font(path)
         font.set_size(size, DPI)  # the font object is matplotlib's, shared: set it each time
         unhinted = font.load_char(ord(char), flags=LoadFlags.NO_HINTING)
         left = unhinted.horiBearingX / 64
@@ -325,6 +340,7 @@ def _font_metrics(
 
     @functools.cache
     def kerning(left: str, right: str) -> float:
+        font = get_font(path)
         font.set_size(size, DPI)
         pair = font.get_char_index(ord(left)), font.get_char_index(ord(right))
         return font.get_kerning(*pair, Kerning.UNFITTED) / 64

@@ -8,12 +8,17 @@ recomputed: the plot tables carry the numbers of those files.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import json
 import math
+import os
 import re
+import signal
+import sys
+import traceback
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -106,18 +111,23 @@ def _drawing_version() -> str:
     return digest.hexdigest()
 
 
-def figure_key(kind: str, table: object, *extra: str) -> str:
-    """Content key of one figure: its kind, its plot table, its other drawing arguments and the
-    drawing code (:func:`_drawing_version`). Equal keys mean byte-identical PNG and SVG files,
-    since drawing is deterministic (``tests/workflow`` checks that two runs agree byte for byte).
-    """
+def _figure_payload(kind: str, table: object, *extra: str) -> bytes:
+    """What decides a figure's bytes, as canonical JSON (see :func:`figure_key`)."""
     payload = json.dumps(
         [kind, _canonical(table), list(extra), _drawing_version()],
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
     )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return payload.encode("utf-8")
+
+
+def figure_key(kind: str, table: object, *extra: str) -> str:
+    """Content key of one figure: its kind, its plot table, its other drawing arguments and the
+    drawing code (:func:`_drawing_version`). Equal keys mean byte-identical PNG and SVG files,
+    since drawing is deterministic (``tests/workflow`` checks that two runs agree byte for byte).
+    """
+    return hashlib.sha256(_figure_payload(kind, table, *extra)).hexdigest()
 
 
 def _file_digest(path: Path) -> str | None:
@@ -160,8 +170,121 @@ def _positions(frame: pd.DataFrame) -> dict[str, list[int]]:
     }
 
 
+@dataclasses.dataclass(frozen=True)
+class _Drawing:
+    """One figure to draw: its renderer's name, plot table, file stem and other arguments, and
+    the size of its canonical table (a proxy for its drawing time, to share the work)."""
+
+    renderer: str
+    table: object
+    stem: str
+    args: tuple
+    cost: int
+
+
+def _renderer(name: str) -> Callable:
+    # matplotlib is imported only when a figure has to be drawn
+    from . import draw_condition, draw_forest, draw_funnel
+
+    for module in (draw_condition, draw_forest, draw_funnel):
+        if hasattr(module, name):
+            return getattr(module, name)
+    raise AttributeError(name)
+
+
+def _draw(drawings: list[_Drawing], out_dir: Path) -> None:
+    """Draw and save figures, one after the other, in this process."""
+    if not drawings:
+        return
+    from . import _mpl
+
+    for d in drawings:
+        with _mpl.style():
+            fig = _renderer(d.renderer)(d.table, *d.args)
+            try:
+                _mpl.save(fig, out_dir, d.stem)
+            finally:
+                _mpl.close(fig)
+
+
+def _shares(drawings: list[_Drawing], n: int) -> list[list[_Drawing]]:
+    """``drawings`` split into ``n`` shares of about equal cost (longest first, each to the
+    least loaded share; deterministic)."""
+    shares: list[list[_Drawing]] = [[] for _ in range(n)]
+    loads = [0] * n
+    for d in sorted(drawings, key=lambda d: (-d.cost, d.stem)):
+        i = loads.index(min(loads))
+        shares[i].append(d)
+        loads[i] += d.cost
+    return shares
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this (forked) process when its parent ends, as a killed job must
+    not leave figures being written (Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``)."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before the request took effect
+        os._exit(1)
+
+
+def draw_figures(drawings: list[_Drawing], out_dir: Path, workers: int = 1) -> None:
+    """Draw ``drawings`` into ``out_dir`` with up to ``workers`` processes.
+
+    The shares beyond the first are drawn in forked copies of this process (on Linux, where
+    forking a process that has imported matplotlib is safe; elsewhere everything is drawn
+    here). A figure's files do not depend on which process draws it. A worker that fails
+    prints its traceback and the call raises; when this process ends, its workers are killed.
+    """
+    workers = max(1, min(workers, len(drawings)))
+    if workers == 1 or sys.platform != "linux":
+        _draw(drawings, out_dir)
+        return
+    from . import _mpl, draw_condition, draw_forest, draw_funnel  # noqa: F401 (once, shared)
+
+    first, *rest = _shares(drawings, workers)
+    parent = os.getpid()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    children: dict[int, list[_Drawing]] = {}
+    try:
+        for share in rest:
+            pid = os.fork()
+            if pid == 0:  # the worker
+                status = 1
+                try:
+                    _die_with_parent(parent)
+                    _draw(share, out_dir)
+                    status = 0
+                except BaseException:
+                    traceback.print_exc()
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(status)
+            children[pid] = share
+        _draw(first, out_dir)
+    except BaseException:  # this process failed: its workers' figures are of no use
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        raise
+    finally:
+        failed = []
+        for pid, share in children.items():
+            _, status = os.waitpid(pid, 0)
+            if status != 0:
+                failed.extend(d.stem for d in share)
+    if failed:
+        raise RuntimeError(
+            f"a worker process failed drawing {', '.join(failed)} (its error is printed above)"
+        )
+
+
 def render_condition_figures(
-    condition: str, results_dir: Path, processed_dir: Path, out_dir: Path
+    condition: str, results_dir: Path, processed_dir: Path, out_dir: Path, workers: int = 1
 ) -> dict:
     """Draw every figure of a condition as PNG and SVG into ``out_dir``.
 
@@ -176,6 +299,8 @@ def render_condition_figures(
     out_dir : Path
         Where the figures and ``index.json`` go (created if needed). Figures of earlier runs
         that this run does not produce (e.g. of an analysis that no longer exists) are removed.
+    workers : int
+        Processes drawing at once (:func:`draw_figures`); the files are the same for any number.
 
     Returns
     -------
@@ -191,15 +316,6 @@ def render_condition_figures(
     cert_path = results_dir / "certainty.parquet"
     certainty = pd.read_parquet(cert_path) if cert_path.exists() else None
 
-    def draw(name: str) -> Callable:
-        # matplotlib is imported only when a figure has to be drawn
-        from . import draw_condition, draw_forest, draw_funnel
-
-        for module in (draw_condition, draw_forest, draw_funnel):
-            if hasattr(module, name):
-                return getattr(module, name)
-        raise AttributeError(name)
-
     label = CONDITION_LABEL.get(condition, condition.replace("_", " ").capitalize())
     figures: list[dict] = []
     not_drawn: list[dict] = []
@@ -214,30 +330,26 @@ def render_condition_figures(
         return stem
 
     previous = _previous_figures(out_dir)
-    drawn: dict[str, dict] = {}
+    keys: dict[str, str] = {}
+    digests: dict[str, list] = {}
+    to_draw: list[_Drawing] = []
 
     def emit(
         renderer: str, table, stem: str, kind: str, title: str, aid: str | None = None, *args
     ) -> None:
-        """Draw one figure, or keep the files of a previous run when its key and the files'
-        digests say they are what drawing would write again."""
-        key = figure_key(renderer, table, *args)
+        """Plan one figure: drawn later, or the files of a previous run kept when its key and
+        the files' digests say they are what drawing would write again."""
+        payload = _figure_payload(renderer, table, *args)
+        key = keys[stem] = hashlib.sha256(payload).hexdigest()
         files = [f"{stem}.png", f"{stem}.svg"]
         old = previous.get(stem, {})
         # the files are read only when the key says they could be kept
-        digests = [_file_digest(out_dir / f) for f in files] if old.get("key") == key else None
-        if digests is None or None in digests or digests != old.get("sha256"):
-            from . import _mpl
-
-            with _mpl.style():
-                fig = draw(renderer)(table, *args)
-                try:
-                    files = _mpl.save(fig, out_dir, stem)
-                finally:
-                    _mpl.close(fig)
-            digests = [_file_digest(out_dir / f) for f in files]
+        kept = [_file_digest(out_dir / f) for f in files] if old.get("key") == key else None
+        if kept is None or None in kept or kept != old.get("sha256"):
+            to_draw.append(_Drawing(renderer, table, stem, args, len(payload)))
+        else:
+            digests[stem] = kept
         used.add(stem)
-        drawn[stem] = {"key": key, "sha256": digests}
         figures.append(
             {"name": stem, "kind": kind, "analysis_id": aid, "title": title, "files": files}
         )
@@ -317,6 +429,11 @@ def render_condition_figures(
 
     flow = build_flow_table(condition, studies, analyses, members, narrative)
     emit("draw_study_flow", flow, "study_flow", "study_flow", "Study flow", None, label)
+
+    draw_figures(to_draw, out_dir, workers)
+    for d in to_draw:
+        digests[d.stem] = [_file_digest(out_dir / f"{d.stem}.{ext}") for ext in ("png", "svg")]
+    drawn = {stem: {"key": keys[stem], "sha256": digests[stem]} for stem in keys}
 
     written = {f for fig in figures for f in fig["files"]}
     for p in sorted(out_dir.iterdir()):
