@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 from matplotlib import cbook
 
 matplotlib.use("Agg", force=True)
@@ -357,23 +358,25 @@ def save(fig: Figure, out_dir: Path, stem: str) -> list[str]:
     """Write ``stem.png`` and ``stem.svg`` atomically; return the file names."""
     out_dir = Path(out_dir)
     png, svg = out_dir / f"{stem}.png", out_dir / f"{stem}.svg"
-    atomic_write_with(
-        png,
-        lambda p: fig.savefig(
-            p,
-            format="png",
-            dpi=DPI,
-            metadata={"Software": None},
-            # zlib level 1: several times faster than the default and, for these flat-colour
-            # figures, no larger
-            pil_kwargs={"compress_level": 1},
-        ),
-    )
+    atomic_write_with(png, lambda p: _write_png(fig, p))
     atomic_write_with(
         svg,
         lambda p: fig.savefig(p, format="svg", metadata={"Date": None, "Creator": None}),
     )
     return [png.name, svg.name]
+
+
+def _write_png(fig: Figure, path: Path) -> None:
+    """The figure as PNG at :data:`DPI`, without metadata: the pixels ``savefig`` draws, stored
+    as RGB when they are all opaque (always, on the figures' white background: a quarter less
+    to compress than RGBA), at zlib level 1 (several times faster than the default and, for
+    these flat-colour figures, hardly larger)."""
+    from PIL import Image
+
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    pixels = rgba[..., :3] if rgba[..., 3].min() == 255 else rgba
+    Image.fromarray(pixels).save(path, format="png", compress_level=1, dpi=(DPI, DPI))
 
 
 def close(fig: Figure) -> None:

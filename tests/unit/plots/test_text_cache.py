@@ -114,3 +114,19 @@ def test_saved_figures_equal_matplotlibs_byte_for_byte(fmt):
             ours = io.BytesIO()
             _figure(_mpl._Canvas).savefig(ours, format=fmt, **kwargs)
             assert ours.getvalue() == reference.getvalue()
+
+
+def test_saved_png_holds_the_pixels_savefig_draws_as_rgb(tmp_path):
+    from PIL import Image
+
+    with style():
+        reference = io.BytesIO()
+        _figure(FigureCanvasAgg).savefig(reference, format="png", metadata={"Software": None})
+        fig = _figure(_mpl._Canvas)
+        _mpl.save(fig, tmp_path, "f")
+    expected = Image.open(reference)
+    saved = Image.open(tmp_path / "f.png")
+    assert expected.mode == "RGBA" and np.asarray(expected)[..., 3].min() == 255
+    assert saved.mode == "RGB"
+    assert np.array_equal(np.asarray(saved), np.asarray(expected)[..., :3])
+    assert saved.info == expected.info  # resolution, and no software or date
