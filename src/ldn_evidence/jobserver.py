@@ -412,8 +412,14 @@ def _stop_on_signal(signum, frame) -> None:
     raise SystemExit(0)
 
 
+_BORN = time.monotonic()
+
+
 def _log(text: str) -> None:
-    print(f"[job server {os.getpid()}] {text}", file=sys.stderr, flush=True)
+    """A line of the server's log, with the seconds since the server started (a timeline of
+    the run's jobs)."""
+    elapsed = time.monotonic() - _BORN
+    print(f"[job server {os.getpid()}] {elapsed:7.2f} s  {text}", file=sys.stderr, flush=True)
 
 
 # ---- the workflow's side ------------------------------------------------------------------------
