@@ -48,6 +48,14 @@ if TYPE_CHECKING:
 ENV = "LDN_EVIDENCE_JOB_SERVER"
 OFF = "off"
 
+_BASE = ("numpy", "pandas", "pyarrow", "pyarrow.parquet", "ldn_evidence.cli")
+_MPL = (
+    "matplotlib",
+    "matplotlib.figure",
+    "matplotlib.font_manager",
+    "matplotlib.backends.backend_agg",
+    "matplotlib.backends.backend_svg",
+)
 #: What the server imports before it forks: what the commands spend their start-up on.
 #: ``module:function`` also calls the function (no arguments), for work every job would repeat.
 PRELOAD = (  # in the order the jobs of a run need them: a job forks with what is loaded by then
@@ -67,15 +75,66 @@ PRELOAD = (  # in the order the jobs of a run need them: a job forks with what i
     "ldn_evidence.analysis.output",
     "ldn_evidence.certainty.output",
     "ldn_evidence.changes",
-    "matplotlib",
-    "matplotlib.figure",
-    "matplotlib.font_manager",
-    "matplotlib.backends.backend_agg",
-    "matplotlib.backends.backend_svg",
+    *_MPL,
     "ldn_evidence.plots",
     "ldn_evidence.plots.render:_drawing_version",  # hashes the plots source, for figure keys
     "ldn_evidence.report.render:compile_templates",
 )
+
+#: What each command imports of :data:`PRELOAD` (measured; ``figures`` when it draws). A job
+#: that comes before these are loaded waits while the server imports them, rather than
+#: importing them itself beside the server: on a run's first jobs that is the same work done
+#: once instead of two or three times at once. Only a matter of speed: a module missing here
+#: is imported by the job itself.
+NEEDS = {
+    "validate": (*_BASE, "yaml", "jsonschema", "ldn_evidence.io.validate"),
+    "ingest": (*_BASE, "yaml", "jsonschema", "ldn_evidence.io.validate", "ldn_evidence.io.tables"),
+    "effects": (
+        *_BASE,
+        "ldn_evidence.io.tables",
+        "scipy.special",
+        "ldn_evidence.effects.normalize",
+    ),
+    "analyses": (
+        *_BASE,
+        "yaml",
+        "jsonschema",
+        "ldn_evidence.io.tables",
+        "scipy.special",
+        "ldn_evidence.effects.normalize",
+        "ldn_evidence.analysis.plan",
+        "ldn_evidence.analysis.run",
+        "ldn_evidence.analysis.output",
+    ),
+    "certainty": (
+        *_BASE,
+        "yaml",
+        "jsonschema",
+        "ldn_evidence.io.tables",
+        "ldn_evidence.certainty.output",
+    ),
+    "claims": (
+        *_BASE,
+        "yaml",
+        "jsonschema",
+        "ldn_evidence.io.tables",
+        "ldn_evidence.certainty.output",
+    ),
+    "changes": (*_BASE, "ldn_evidence.changes"),
+    "figures": (
+        *_BASE,
+        "ldn_evidence.io.tables",
+        *_MPL,
+        "ldn_evidence.plots",
+        "ldn_evidence.plots.render:_drawing_version",
+    ),
+    "report": (
+        *_BASE,
+        "yaml",
+        "ldn_evidence.io.tables",
+        "ldn_evidence.report.render:compile_templates",
+    ),
+}
 
 #: Settings of the server's own process that keep it single-threaded, so that forking it is
 #: safe: OpenBLAS starts a pool of threads when numpy is imported, and pyarrow's jemalloc starts
@@ -181,14 +240,17 @@ class _Job:
         self.conn, self.pid, self.pidfd, self.started = conn, pid, pidfd, started
 
 
-def serve(address: str, preload: Sequence[str] = PRELOAD) -> None:
+def serve(
+    address: str, preload: Sequence[str] = PRELOAD, needs: dict[str, Sequence[str]] = NEEDS
+) -> None:
     """Listen at ``address`` and fork a child per job until standard input closes.
 
-    The modules of ``preload`` are imported one at a time whenever no job is waiting, so a
-    job that comes early is never held up by more than one import: its child imports what is
-    not loaded yet itself. A module that fails to import is skipped (the job that needs it
-    reports the error). At the end the server kills the jobs still running and exits at once:
-    an interpreter with a thousand modules takes a while to tear down, and nothing needs it.
+    The modules of ``preload`` are imported one at a time whenever no job is waiting; a job
+    that comes early first has the server import those of its command's ``needs`` that are
+    not loaded yet (the rest its child imports itself, if it needs them). A module that fails
+    to import is skipped (the job that needs it reports the error). At the end the server
+    kills the jobs still running and exits at once: an interpreter with a thousand modules
+    takes a while to tear down, and nothing needs it.
     """
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
@@ -211,7 +273,7 @@ def serve(address: str, preload: Sequence[str] = PRELOAD) -> None:
                     if not os.read(0, 4096):
                         return
                 elif key.data == "accept":
-                    job = _accept(listener, identity, selector, jobs)
+                    job = _accept(listener, identity, selector, jobs, todo, needs)
                     if job is not None:
                         jobs[job.pid] = job
                         selector.register(job.pidfd, selectors.EVENT_READ, ("ended", job.pid))
@@ -254,7 +316,7 @@ def _preload(name: str, done: bool) -> None:
         _log(f"preloaded: {len(sys.modules)} modules")
 
 
-def _accept(listener, identity, selector, jobs) -> _Job | None:
+def _accept(listener, identity, selector, jobs, todo, needs) -> _Job | None:
     conn, _ = listener.accept()
     fds: list[int] = []
     try:
@@ -267,6 +329,15 @@ def _accept(listener, identity, selector, jobs) -> _Job | None:
             conn.sendall(json.dumps({"accepted": False, "reason": reason}).encode() + b"\n")
             conn.close()
             return None
+        command = request["argv"][0] if request["argv"] else None
+        missing = [name for name in todo if name in needs.get(command, ())]
+        if missing:
+            started = time.monotonic()
+            for name in missing:
+                todo.remove(name)
+                _preload(name, done=not todo)
+            seconds = time.monotonic() - started
+            _log(f"loaded for {command} in {seconds:.2f} s: {', '.join(missing)}")
         inherited = [listener.fileno(), selector.fileno(), 0]
         inherited += [fd for job in jobs.values() for fd in (job.conn.fileno(), job.pidfd)]
         conn.sendall(json.dumps({"accepted": True}).encode() + b"\n")

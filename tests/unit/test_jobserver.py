@@ -262,3 +262,25 @@ def test_malformed_requests_are_refused_and_the_server_keeps_serving(server, her
     assert len(os.listdir(server_fds)) == before  # no stream of a refused request kept
     assert finished(command(args, here, server.address)) == finished(command(args, here))
     assert len(started_jobs(tmp_path)) == 2 and "request failed" in server_log(tmp_path)
+
+
+def test_what_each_command_needs_is_preloaded_and_every_workflow_command_has_needs():
+    rules = (ROOT / "workflow" / "rules").glob("*.smk")
+    commands = {c for path in rules for c in re.findall(r'ldn\(\s*"(\w+)', path.read_text())}
+    assert {"ingest", "effects", "analyses", "figures", "report"} <= commands
+    assert commands <= set(jobserver.NEEDS)
+    for command, names in jobserver.NEEDS.items():
+        assert set(names) <= set(jobserver.PRELOAD), command
+
+
+def test_an_early_job_has_the_server_import_what_it_needs_first(server, here, tmp_path):
+    """Sent at once, before the server could preload much: the server loads the modules of
+    the command's needs, then forks the job (which then imports nothing of them itself)."""
+    code, out, _ = finished(command(["validate", "data/raw"], here, server.address))
+    assert code == 0 and "valid" in out
+    log = server_log(tmp_path)
+    loaded = re.search(r"loaded for validate in [\d.]+ s: (.+)", log)
+    assert loaded is not None, log
+    assert "ldn_evidence.io.validate" in loaded.group(1).split(", ")
+    assert set(loaded.group(1).split(", ")) <= set(jobserver.NEEDS["validate"])
+    assert log.index("loaded for validate") < log.index("started: validate")
