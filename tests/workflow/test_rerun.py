@@ -85,6 +85,38 @@ def test_changing_config_reruns_the_rules_that_read_it(project, section, key, va
         assert planned_jobs(project) == chain(*CONDITIONS, start=start)
 
 
+def test_a_config_relying_on_a_default_runs_with_it_when_validated_and_when_kept(project):
+    """The schema's defaults fill in what the config leaves out, both when Snakemake validates
+    the config and when a run takes the validated config kept from an earlier run."""
+    path = project / "config/config.yaml"
+    config = yaml.safe_load(path.read_text())
+    assert config["effects"].pop("crossover_correlation") == 0.5  # the schema's default
+    with edited(path, yaml.safe_dump(config, sort_keys=False)):
+        kept = project / ".snakemake/ldn-valid-config"
+        for old in kept.glob("*.json"):
+            old.unlink()
+        assert planned_jobs(project) == set()  # validated: the default, so no change
+        assert len(list(kept.glob("*.json"))) == 1
+        assert planned_jobs(project) == set()  # kept: the default again
+
+
+def test_a_no_op_run_does_not_validate_an_unchanged_config_again(project):
+    """jsonschema (about a quarter of a second) is imported only for a config not seen before."""
+    assert planned_jobs(project) == set()
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "snakemake", "--dry-run"],
+        cwd=project,
+        env=project_env(project),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines()}
+    assert "snakemake" in imported
+    assert "jsonschema" not in imported
+
+
 def test_running_snakemake_from_another_environment_reruns_nothing(project, tmp_path):
     """Another interpreter path (a second virtual environment with the same packages)."""
     other = tmp_path / "other-venv"

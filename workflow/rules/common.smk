@@ -22,8 +22,46 @@ def _stop(lines, summary):
     sys.exit(1)
 
 
+def _validate_config():
+    """Snakemake's `validate` (which also fills in the schema's defaults), once per content.
+
+    It runs on every run, a run with nothing to do included, and importing jsonschema for it
+    costs about a quarter of a second; so the filled-in config of a valid one is kept in
+    .snakemake/, under a digest of the config, the schema and Snakemake's version, and taken
+    from there while none of them changes.
+    """
+    import snakemake
+
+    schema = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+    try:
+        text = json.dumps(config, sort_keys=True)
+    except (TypeError, ValueError):  # not JSON-able (e.g. from --config): just validate
+        validate(config, schema="../schemas/config.schema.yaml")
+        return
+    digest = hashlib.sha256()
+    for part in (text.encode(), schema.read_bytes(), snakemake.__version__.encode()):
+        digest.update(part + b"\0")
+    kept = Path(".snakemake") / "ldn-valid-config" / f"{digest.hexdigest()}.json"
+    try:
+        filled = json.loads(kept.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        validate(config, schema="../schemas/config.schema.yaml")
+        from ldn_evidence.io.atomic import atomic_write_text
+
+        try:  # only the latest is kept; a read-only folder just means validating each time
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            for other in kept.parent.glob("*.json"):
+                other.unlink()
+            atomic_write_text(kept, json.dumps(config, sort_keys=True))
+        except OSError:
+            pass
+        return
+    config.clear()
+    config.update(filled)
+
+
 try:
-    validate(config, schema="../schemas/config.schema.yaml")
+    _validate_config()
 except WorkflowError:
     # Snakemake's message is a schema dump; say instead which key is wrong, one line each.
     import yaml
