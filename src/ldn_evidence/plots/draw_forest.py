@@ -11,9 +11,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Polygon
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Polygon
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox, BboxTransformFrom
 
+from ..io.tables import records
 from . import _mpl
 from ._axis import Axis
 from ._mpl import BASE_PT, SMALL_PT, Measurer
@@ -35,6 +41,52 @@ SUB_DIAMOND = "#8fbbe0"
 PI_COLOR = "#c0392b"
 RULE = "#888888"
 NOTE = "#444444"
+
+
+class Sheet:
+    """Texts, lines and patches placed in inches from the figure's lower left corner.
+
+    They are artists of the figure itself, not of an Axes spanning the figure: an Axes costs
+    matplotlib its ticks, spines and limits to build, to clear at close and to lay out at
+    each save, and the tables around the plots only need inches. Everything else is as such
+    an Axes (limits 0 to the figure's width and height in inches) had it: the same transform
+    (inches to figure fraction to pixels, so positions round to the same pixels), artists
+    drawn by ``zorder``, then in the order they were added, and all of them before the Axes
+    made with :meth:`add_axes`, which sit over the sheet.
+    """
+
+    #: ``zorder`` of the Axes made with :meth:`add_axes`: above every artist of the sheet
+    AXES_ZORDER = 10.0
+
+    def __init__(self, fig: Figure) -> None:
+        self.fig = fig
+        width, height = fig.get_size_inches()
+        self.transform = BboxTransformFrom(Bbox.from_bounds(0, 0, width, height)) + fig.transFigure
+
+    def _add(self, artist: Artist) -> Artist:
+        artist.set_transform(self.transform)
+        self.fig.add_artist(artist)
+        return artist
+
+    def text(self, x: float, y: float, s: str, **kwargs) -> Text:
+        """A text at (``x``, ``y``) inches; ``kwargs`` as for :class:`matplotlib.text.Text`."""
+        return self._add(Text(x, y, s, **kwargs))
+
+    def plot(self, xs, ys, **kwargs) -> Line2D:
+        """A line (or markers) through the points (``xs``, ``ys``) in inches; ``kwargs`` as
+        for :class:`matplotlib.lines.Line2D`."""
+        return self._add(Line2D(xs, ys, **kwargs))
+
+    def add_patch(self, patch: Patch) -> Patch:
+        """``patch``, its coordinates read as inches."""
+        return self._add(patch)
+
+    def add_axes(self, x0: float, y0: float, w: float, h: float) -> Axes:
+        """An Axes at (``x0``, ``y0``) inches, ``w`` by ``h`` inches, drawn over the sheet."""
+        width, height = self.fig.get_size_inches()
+        ax = self.fig.add_axes((x0 / width, y0 / height, w / width, h / height))
+        ax.set_zorder(self.AXES_ZORDER)
+        return ax
 
 
 def thin_ticks(me: Measurer, axis: Axis, plot_w: float) -> tuple[list[float], list[str]]:
@@ -67,12 +119,13 @@ def draw_forest(t: ForestTable) -> Figure:
     """Render the forest plot; call inside :func:`ldn_evidence.plots._mpl.style`."""
     me = Measurer()
     rows = t.rows.reset_index(drop=True)
+    recs = records(rows)
     span_kinds = {"subgroup_header", "subgroup_note", "note"}
 
     # --- column widths -------------------------------------------------------------------
     def col_width(key: str, header: tuple[str, str], wrap_label: bool) -> float:
         w = max(me.width(h, BASE_PT, "bold") for h in header)
-        for _, r in rows.iterrows():
+        for r in recs:
             if key == "label" and r["kind"] in span_kinds:
                 continue
             s = str(r["weight_text"] if key == "weight" else r[key])
@@ -100,7 +153,7 @@ def draw_forest(t: ForestTable) -> Figure:
     # --- wrapped texts and row heights ---------------------------------------------------
     labels: list[str] = []
     heights: list[float] = []
-    for _, r in rows.iterrows():
+    for r in recs:
         size, weight, _ = _row_font(str(r["style"]))
         maxw = left_block_w if r["kind"] in span_kinds else left_w[0] - GAP_IN
         lab = me.wrap(str(r["label"]), maxw, size, weight)
@@ -124,10 +177,7 @@ def draw_forest(t: ForestTable) -> Figure:
     height = MARGIN_IN + title_h + header_h + rows_h + axis_h + foot_h + MARGIN_IN
 
     fig = _mpl.new_figure(width, height)
-    tx = fig.add_axes((0, 0, 1, 1))
-    tx.set_xlim(0, width)
-    tx.set_ylim(0, height)
-    tx.set_axis_off()
+    tx = Sheet(fig)
 
     y = height - MARGIN_IN
     tx.text(MARGIN_IN, y, title, ha="left", va="top", fontsize=11.0, fontweight="bold")
@@ -164,7 +214,7 @@ def draw_forest(t: ForestTable) -> Figure:
     rows_top = y
     centers: list[float] = []
     yy = rows_top - 0.03
-    for i, (_, r) in enumerate(rows.iterrows()):
+    for i, r in enumerate(recs):
         h = heights[i]
         yc = yy - h / 2
         centers.append(yc)
@@ -199,9 +249,7 @@ def draw_forest(t: ForestTable) -> Figure:
     rows_bottom = rows_top - rows_h
 
     # --- plot area ------------------------------------------------------------------------
-    ax = fig.add_axes(
-        (plot_x0 / width, rows_bottom / height, plot_w / width, (rows_top - rows_bottom) / height)
-    )
+    ax = tx.add_axes(plot_x0, rows_bottom, plot_w, rows_top - rows_bottom)
     ax.set_xlim(t.axis.lo, t.axis.hi)
     ax.set_ylim(rows_bottom, rows_top)
     for side in ("top", "right", "left"):
@@ -227,7 +275,7 @@ def draw_forest(t: ForestTable) -> Figure:
     lo, hi = t.axis.lo, t.axis.hi
     span = hi - lo
     arrow_pt = 5.0
-    for i, (_, r) in enumerate(rows.iterrows()):
+    for i, r in enumerate(recs):
         yc = centers[i]
         marker = r["marker"]
         x, xl, xh = float(r["x"]), float(r["x_lo"]), float(r["x_hi"])
