@@ -10,14 +10,24 @@ from __future__ import annotations
 
 import math
 
+import matplotlib
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.collections import FillBetweenPolyCollection
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Polygon
+from matplotlib.lines import TICKDOWN, Line2D
+from matplotlib.patches import Patch, PathPatch, Polygon, Rectangle
+from matplotlib.path import Path
 from matplotlib.text import Text
-from matplotlib.transforms import Bbox, BboxTransformFrom
+from matplotlib.transforms import (
+    Bbox,
+    BboxTransformFrom,
+    BboxTransformTo,
+    ScaledTranslation,
+    TransformedBbox,
+    blended_transform_factory,
+)
 
 from ..io.tables import records
 from . import _mpl
@@ -87,6 +97,120 @@ class Sheet:
         ax = self.fig.add_axes((x0 / width, y0 / height, w / width, h / height))
         ax.set_zorder(self.AXES_ZORDER)
         return ax
+
+
+class PlotArea:
+    """A plot with fixed limits, a bottom spine and x ticks, drawn as matplotlib's Axes draws
+    one, by artists of the sheet's figure (no Axes to build, clear and lay out).
+
+    The transforms, clip rectangle, spine, tick marks and tick labels are those an Axes at
+    (``x0``, ``y0``) inches, ``w`` by ``h`` inches, with limits ``xlim`` and ``ylim``, makes
+    (its ``transData``, ``get_xaxis_transform()``, ``patch``, bottom spine and ``XTick``), and
+    the artists are drawn in the order that Axes would draw them (by ``zorder`` within it,
+    over the sheet): the pixels are the same. Its background is not drawn (transparent).
+    """
+
+    def __init__(
+        self,
+        sheet: Sheet,
+        x0: float,
+        y0: float,
+        w: float,
+        h: float,
+        xlim: tuple[float, float],
+        ylim: tuple[float, float],
+    ) -> None:
+        fig = self.fig = sheet.fig
+        self.xlim = xlim
+        width, height = fig.get_size_inches()
+        position = Bbox.from_bounds(x0 / width, y0 / height, w / width, h / height)
+        self.trans_axes = BboxTransformTo(TransformedBbox(position, fig.transFigure))
+        limits = Bbox([[xlim[0], ylim[0]], [xlim[1], ylim[1]]])
+        self.trans_data = BboxTransformFrom(limits) + self.trans_axes
+        #: x in data, y in fractions of the plot's height (as ``Axes.get_xaxis_transform``)
+        self.trans_x = blended_transform_factory(self.trans_data, self.trans_axes)
+        #: what clipped artists are clipped to (an Axes's ``patch``)
+        self.patch = Rectangle((0.0, 0.0), 1.0, 1.0, transform=self.trans_axes)
+
+    def _add(self, artist: Artist, transform=None) -> Artist:
+        artist.set_transform(self.trans_data if transform is None else transform)
+        artist.set_clip_path(self.patch)
+        artist.set_zorder(Sheet.AXES_ZORDER + artist.get_zorder())
+        self.fig.add_artist(artist)
+        return artist
+
+    def plot(self, xs, ys, **kwargs) -> Line2D:
+        """A line (or markers) through (``xs``, ``ys``) in data coordinates, as ``Axes.plot``
+        (``kwargs`` as for :class:`matplotlib.lines.Line2D`; clipped unless ``clip_on=False``).
+        """
+        return self._add(Line2D(xs, ys, **kwargs))
+
+    def axvline(self, x: float, **kwargs) -> Line2D:
+        """A vertical line at ``x`` over the whole height, as ``Axes.axvline``."""
+        return self._add(Line2D([x, x], [0, 1], **kwargs), self.trans_x)
+
+    def add_patch(self, patch: Patch) -> Patch:
+        """``patch`` in data coordinates, as ``Axes.add_patch``."""
+        return self._add(patch)
+
+    def fill_between(self, xs, y1, y2, **kwargs) -> FillBetweenPolyCollection:
+        """The area between ``y1`` and ``y2`` over ``xs``, as ``Axes.fill_between``."""
+        xs, y1, y2 = map(np.ma.masked_invalid, (xs, y1, y2))
+        return self._add(FillBetweenPolyCollection("x", xs, y1, y2, **kwargs))
+
+    def x_axis(
+        self, ticks, labels, *, length: float, width: float, pad: float, labelsize: float
+    ) -> None:
+        """The bottom spine and outward ticks at ``ticks`` labelled ``labels``, as an Axes
+        draws them with ``tick_params(axis="x", length=, width=, pad=, labelsize=)`` (rc
+        colours and the spine's line width): the spine at ``zorder`` 2.5, ticks at 1.5."""
+        ticks = list(ticks)
+        spine = PathPatch(
+            Path([(self.xlim[0], 0.0), (self.xlim[1], 0.0)]),
+            facecolor="none",
+            edgecolor=matplotlib.rcParams["axes.edgecolor"],
+            linewidth=matplotlib.rcParams["axes.linewidth"],
+            capstyle="projecting",
+            zorder=2.5,
+        )
+        spine.set_transform(self.trans_x)
+        spine.set_zorder(Sheet.AXES_ZORDER + 2.5)
+        self.fig.add_artist(spine)
+        color = matplotlib.rcParams["xtick.color"]
+        labelcolor = matplotlib.rcParams["xtick.labelcolor"]
+        if labelcolor == "inherit":
+            labelcolor = color
+        marks = Line2D(
+            ticks,
+            [0.0] * len(ticks),
+            color=color,
+            linestyle="none",
+            marker=TICKDOWN,
+            markeredgecolor=color,
+            markersize=length,
+            markeredgewidth=width,
+            zorder=Sheet.AXES_ZORDER + 1.5,
+            transform=self.trans_x,
+        )
+        self.fig.add_artist(marks)
+        # the labels hang below the marks: pad + length points (an XTick's text transform)
+        below = self.trans_x + ScaledTranslation(
+            0, -1 * (pad + length) / 72, self.fig.dpi_scale_trans
+        )
+        for x, label in zip(ticks, labels, strict=True):
+            self.fig.add_artist(
+                Text(
+                    x,
+                    0,
+                    label,
+                    fontsize=labelsize,
+                    color=labelcolor,
+                    verticalalignment="top",
+                    horizontalalignment="center",
+                    transform=below,
+                    zorder=Sheet.AXES_ZORDER + 1.5,
+                )
+            )
 
 
 def thin_ticks(me: Measurer, axis: Axis, plot_w: float) -> tuple[list[float], list[str]]:
@@ -249,17 +373,17 @@ def draw_forest(t: ForestTable) -> Figure:
     rows_bottom = rows_top - rows_h
 
     # --- plot area ------------------------------------------------------------------------
-    ax = tx.add_axes(plot_x0, rows_bottom, plot_w, rows_top - rows_bottom)
-    ax.set_xlim(t.axis.lo, t.axis.hi)
-    ax.set_ylim(rows_bottom, rows_top)
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
-    ax.set_yticks([])
+    ax = PlotArea(
+        tx,
+        plot_x0,
+        rows_bottom,
+        plot_w,
+        rows_top - rows_bottom,
+        (t.axis.lo, t.axis.hi),
+        (rows_bottom, rows_top),
+    )
     ticks, tick_labels = thin_ticks(me, t.axis, plot_w)
-    ax.set_xticks(ticks)
-    ax.set_xticklabels(tick_labels, fontsize=SMALL_PT)
-    ax.tick_params(axis="x", length=3, width=0.7, pad=2)
-    ax.patch.set_alpha(0.0)
+    ax.x_axis(ticks, tick_labels, length=3, width=0.7, pad=2, labelsize=SMALL_PT)
 
     if t.axis.null is not None:
         ax.axvline(t.axis.null, color="#333333", lw=0.8, zorder=1)
