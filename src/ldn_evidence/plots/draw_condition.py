@@ -13,7 +13,7 @@ from matplotlib.path import Path as MPath
 from ..io.tables import records
 from . import _mpl
 from ._mpl import BASE_PT, ROB_COLORS, SMALL_PT, Measurer
-from .draw_forest import Sheet, thin_ticks
+from .draw_forest import PlotArea, Sheet, thin_ticks
 from .table_condition import (
     DIRECTION_LABEL,
     ROB_ORDER,
@@ -46,6 +46,8 @@ STRATUM_COLORS = {
     "single_arm_proportion": "#D55E00",
 }
 EXTRA_COLORS = ("#56B4E9", "#F0E442", "#000000", "#999999")
+#: matplotlib's default x ticks (rc ``xtick.major.*``), where a plot keeps them
+XTICK_LENGTH, XTICK_WIDTH, XTICK_PAD = 3.5, 0.8, 3.5
 
 
 def _colors(t: EvidenceMapTable) -> dict[str, str]:
@@ -206,18 +208,18 @@ def draw_evidence_map(t: EvidenceMapTable, condition_label: str) -> Figure:
     nmax = float(np.nanmax(rows["n"].to_numpy())) if rows["n"].notna().any() else 1.0
     for j, fam in enumerate(t.families):
         x0 = x_panels + j * (panel_w + PANEL_GAP)
-        ax = tx.add_axes(x0, rows_bottom, panel_w, rows_top - rows_bottom)
-        ax.patch.set_alpha(0.0)
         a = fam.axis
-        ax.set_xlim(a.lo, a.hi)
-        ax.set_ylim(rows_bottom, rows_top)
-        ax.set_yticks([])
-        for s in ("top", "right", "left"):
-            ax.spines[s].set_visible(False)
+        ax = PlotArea(
+            tx,
+            x0,
+            rows_bottom,
+            panel_w,
+            rows_top - rows_bottom,
+            (a.lo, a.hi),
+            (rows_bottom, rows_top),
+        )
         ticks, tl = thin_ticks(me, a, panel_w)
-        ax.set_xticks(ticks)
-        ax.set_xticklabels(tl, fontsize=SMALL_PT)
-        ax.tick_params(axis="x", length=3, pad=2)
+        ax.x_axis(ticks, tl, length=3, width=XTICK_WIDTH, pad=2, labelsize=SMALL_PT)
         tx.text(
             x0 + panel_w / 2,
             head_y,
@@ -252,10 +254,10 @@ def draw_evidence_map(t: EvidenceMapTable, condition_label: str) -> Figure:
             n = r["n"]
             s = 24 + 100 * (n / nmax if not math.isnan(n) and nmax > 0 else 0.1)
             ax.scatter(
-                [r["x"]],
-                [yc],
-                s=s,
-                marker="o",
+                r["x"],
+                yc,
+                s,
+                "o",
                 zorder=3,
                 alpha=0.9,
                 facecolors=c if r["pooled"] else "white",
@@ -681,14 +683,16 @@ def draw_rob_summary(t: RobSummaryTable, condition_label: str) -> Figure:
     y = _title(tx, me, width, height - MARGIN, title, subtitle)
     x0 = MARGIN + lab_w
     pw = width - MARGIN - x0 - 0.1
-    ax = tx.add_axes(x0, y - plot_h, pw, plot_h)
-    ax.set_xlim(0, 100)
-    ax.set_ylim(len(bars) - 0.5, -0.5)
-    ax.set_yticks([])
-    for s in ("top", "right", "left"):
-        ax.spines[s].set_visible(False)
-    ax.set_xticks([0, 25, 50, 75, 100])
-    ax.set_xticklabels(["0%", "25%", "50%", "75%", "100%"], fontsize=SMALL_PT)
+    ax = PlotArea(tx, x0, y - plot_h, pw, plot_h, (0, 100), (len(bars) - 0.5, -0.5), "white")
+    ax.x_axis(
+        [0, 25, 50, 75, 100],
+        ["0%", "25%", "50%", "75%", "100%"],
+        length=XTICK_LENGTH,
+        width=XTICK_WIDTH,
+        pad=XTICK_PAD,
+        labelsize=SMALL_PT,
+    )
+    bar_w = bar_h / (bar_h + gap)  # a bar's height in rows
     for i, b in enumerate(bars):
         tx.text(
             x0 - 0.1, y - (i + 0.5) * (bar_h + gap), b, ha="right", va="center", fontsize=SMALL_PT
@@ -699,14 +703,15 @@ def draw_rob_summary(t: RobSummaryTable, condition_label: str) -> Figure:
             p = float(r["percent"])
             if p <= 0:
                 continue
-            ax.barh(
-                i,
-                p,
-                left=left,
-                height=bar_h / (bar_h + gap),
-                color=ROB_COLORS[r["level"]],
-                edgecolor="white",
-                lw=0.8,
+            ax.add_patch(
+                Rectangle(
+                    (left, i - bar_w / 2),
+                    p,
+                    bar_w,
+                    facecolor=ROB_COLORS[r["level"]],
+                    edgecolor="white",
+                    linewidth=0.8,
+                )
             )
             if p / 100 * pw > 0.45:
                 ax.text(

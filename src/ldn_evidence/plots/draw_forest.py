@@ -14,9 +14,10 @@ import matplotlib
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
-from matplotlib.collections import FillBetweenPolyCollection
+from matplotlib.collections import FillBetweenPolyCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import TICKDOWN, Line2D
+from matplotlib.markers import MarkerStyle
 from matplotlib.patches import Patch, PathPatch, Polygon, Rectangle
 from matplotlib.path import Path
 from matplotlib.text import Text
@@ -24,6 +25,7 @@ from matplotlib.transforms import (
     Bbox,
     BboxTransformFrom,
     BboxTransformTo,
+    IdentityTransform,
     ScaledTranslation,
     TransformedBbox,
     blended_transform_factory,
@@ -107,7 +109,8 @@ class PlotArea:
     (``x0``, ``y0``) inches, ``w`` by ``h`` inches, with limits ``xlim`` and ``ylim``, makes
     (its ``transData``, ``get_xaxis_transform()``, ``patch``, bottom spine and ``XTick``), and
     the artists are drawn in the order that Axes would draw them (by ``zorder`` within it,
-    over the sheet): the pixels are the same. Its background is not drawn (transparent).
+    over the sheet): the pixels are the same. Its background is drawn only when given a
+    ``background`` colour (an Axes's ``patch``).
     """
 
     def __init__(
@@ -119,6 +122,7 @@ class PlotArea:
         h: float,
         xlim: tuple[float, float],
         ylim: tuple[float, float],
+        background: str | None = None,
     ) -> None:
         fig = self.fig = sheet.fig
         self.xlim = xlim
@@ -131,6 +135,10 @@ class PlotArea:
         self.trans_x = blended_transform_factory(self.trans_data, self.trans_axes)
         #: what clipped artists are clipped to (an Axes's ``patch``)
         self.patch = Rectangle((0.0, 0.0), 1.0, 1.0, transform=self.trans_axes)
+        if background is not None:  # first: under everything of the plot
+            self.patch.set(facecolor=background, edgecolor="none", linewidth=0)
+            self.patch.set_zorder(Sheet.AXES_ZORDER)
+            self.fig.add_artist(self.patch)
 
     def _add(self, artist: Artist, transform=None) -> Artist:
         artist.set_transform(self.trans_data if transform is None else transform)
@@ -152,6 +160,25 @@ class PlotArea:
     def add_patch(self, patch: Patch) -> Patch:
         """``patch`` in data coordinates, as ``Axes.add_patch``."""
         return self._add(patch)
+
+    def text(self, x: float, y: float, s: str, **kwargs) -> Text:
+        """A text at (``x``, ``y``) in data coordinates, as ``Axes.text`` (not clipped)."""
+        return self._add(Text(x, y, s, **{"clip_on": False, **kwargs}))
+
+    def scatter(self, x: float, y: float, s: float, marker: str, **kwargs) -> PathCollection:
+        """One marker of area ``s`` (points squared) at (``x``, ``y``), as ``Axes.scatter``
+        makes it: the marker's path at ``offsets`` in data coordinates; ``kwargs``
+        (``facecolors``, ``edgecolors``, ``linewidths``, ``alpha``, ...) as for
+        :class:`matplotlib.collections.PathCollection`."""
+        style = MarkerStyle(marker)
+        collection = PathCollection(
+            (style.get_path().transformed(style.get_transform()),),
+            [s],
+            offsets=[[x, y]],
+            offset_transform=self.trans_data,
+            **kwargs,
+        )
+        return self._add(collection, IdentityTransform())
 
     def fill_between(self, xs, y1, y2, **kwargs) -> FillBetweenPolyCollection:
         """The area between ``y1`` and ``y2`` over ``xs``, as ``Axes.fill_between``."""
