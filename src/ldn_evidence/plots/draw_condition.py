@@ -46,8 +46,6 @@ STRATUM_COLORS = {
     "single_arm_proportion": "#D55E00",
 }
 EXTRA_COLORS = ("#56B4E9", "#F0E442", "#000000", "#999999")
-#: matplotlib's default x ticks (rc ``xtick.major.*``), where a plot keeps them
-XTICK_LENGTH, XTICK_WIDTH, XTICK_PAD = 3.5, 0.8, 3.5
 
 
 def _colors(t: EvidenceMapTable) -> dict[str, str]:
@@ -219,7 +217,7 @@ def draw_evidence_map(t: EvidenceMapTable, condition_label: str) -> Figure:
             (rows_bottom, rows_top),
         )
         ticks, tl = thin_ticks(me, a, panel_w)
-        ax.x_axis(ticks, tl, length=3, width=XTICK_WIDTH, pad=2, labelsize=SMALL_PT)
+        ax.x_axis(ticks, tl, length=3, pad=2, labelsize=SMALL_PT)
         tx.text(
             x0 + panel_w / 2,
             head_y,
@@ -684,14 +682,7 @@ def draw_rob_summary(t: RobSummaryTable, condition_label: str) -> Figure:
     x0 = MARGIN + lab_w
     pw = width - MARGIN - x0 - 0.1
     ax = PlotArea(tx, x0, y - plot_h, pw, plot_h, (0, 100), (len(bars) - 0.5, -0.5), "white")
-    ax.x_axis(
-        [0, 25, 50, 75, 100],
-        ["0%", "25%", "50%", "75%", "100%"],
-        length=XTICK_LENGTH,
-        width=XTICK_WIDTH,
-        pad=XTICK_PAD,
-        labelsize=SMALL_PT,
-    )
+    ax.x_axis([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"], labelsize=SMALL_PT)
     bar_w = bar_h / (bar_h + gap)  # a bar's height in rows
     for i, b in enumerate(bars):
         tx.text(

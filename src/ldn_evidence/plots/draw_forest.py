@@ -13,7 +13,6 @@ import math
 import matplotlib
 import numpy as np
 from matplotlib.artist import Artist
-from matplotlib.axes import Axes
 from matplotlib.collections import FillBetweenPolyCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import TICKDOWN, Line2D
@@ -63,12 +62,12 @@ class Sheet:
     each save, and the tables around the plots only need inches. Everything else is as such
     an Axes (limits 0 to the figure's width and height in inches) had it: the same transform
     (inches to figure fraction to pixels, so positions round to the same pixels), artists
-    drawn by ``zorder``, then in the order they were added, and all of them before the Axes
-    made with :meth:`add_axes`, which sit over the sheet.
+    drawn by ``zorder``, then in the order they were added, and all of them before the
+    plots (:class:`PlotArea`), which sit over the sheet as their Axes did.
     """
 
-    #: ``zorder`` of the Axes made with :meth:`add_axes`: above every artist of the sheet
-    AXES_ZORDER = 10.0
+    #: ``zorder`` a :class:`PlotArea` adds to its artists' own: above every artist of the sheet
+    PLOT_ZORDER = 10.0
 
     def __init__(self, fig: Figure) -> None:
         self.fig = fig
@@ -93,13 +92,6 @@ class Sheet:
         """``patch``, its coordinates read as inches."""
         return self._add(patch)
 
-    def add_axes(self, x0: float, y0: float, w: float, h: float) -> Axes:
-        """An Axes at (``x0``, ``y0``) inches, ``w`` by ``h`` inches, drawn over the sheet."""
-        width, height = self.fig.get_size_inches()
-        ax = self.fig.add_axes((x0 / width, y0 / height, w / width, h / height))
-        ax.set_zorder(self.AXES_ZORDER)
-        return ax
-
 
 class PlotArea:
     """A plot with fixed limits, a bottom spine and x ticks, drawn as matplotlib's Axes draws
@@ -110,7 +102,8 @@ class PlotArea:
     (its ``transData``, ``get_xaxis_transform()``, ``patch``, bottom spine and ``XTick``), and
     the artists are drawn in the order that Axes would draw them (by ``zorder`` within it,
     over the sheet): the pixels are the same. Its background is drawn only when given a
-    ``background`` colour (an Axes's ``patch``).
+    ``background`` colour (an Axes's ``patch``). The artists of several plots on one sheet
+    are drawn interleaved by ``zorder``, not plot after plot: plots must not overlap.
     """
 
     def __init__(
@@ -137,13 +130,13 @@ class PlotArea:
         self.patch = Rectangle((0.0, 0.0), 1.0, 1.0, transform=self.trans_axes)
         if background is not None:  # first: under everything of the plot
             self.patch.set(facecolor=background, edgecolor="none", linewidth=0)
-            self.patch.set_zorder(Sheet.AXES_ZORDER)
+            self.patch.set_zorder(Sheet.PLOT_ZORDER)
             self.fig.add_artist(self.patch)
 
     def _add(self, artist: Artist, transform=None) -> Artist:
         artist.set_transform(self.trans_data if transform is None else transform)
         artist.set_clip_path(self.patch)
-        artist.set_zorder(Sheet.AXES_ZORDER + artist.get_zorder())
+        artist.set_zorder(Sheet.PLOT_ZORDER + artist.get_zorder())
         self.fig.add_artist(artist)
         return artist
 
@@ -186,11 +179,23 @@ class PlotArea:
         return self._add(FillBetweenPolyCollection("x", xs, y1, y2, **kwargs))
 
     def x_axis(
-        self, ticks, labels, *, length: float, width: float, pad: float, labelsize: float
+        self,
+        ticks,
+        labels,
+        *,
+        labelsize: float,
+        length: float | None = None,
+        width: float | None = None,
+        pad: float | None = None,
     ) -> None:
         """The bottom spine and outward ticks at ``ticks`` labelled ``labels``, as an Axes
-        draws them with ``tick_params(axis="x", length=, width=, pad=, labelsize=)`` (rc
-        colours and the spine's line width): the spine at ``zorder`` 2.5, ticks at 1.5."""
+        draws them with ``tick_params(axis="x", length=, width=, pad=, labelsize=)`` (the rc
+        ``xtick.major.*`` values where not given, rc colours and the spine's line width): the
+        spine at ``zorder`` 2.5, ticks at 1.5."""
+        rc = matplotlib.rcParams
+        length = rc["xtick.major.size"] if length is None else length
+        width = rc["xtick.major.width"] if width is None else width
+        pad = rc["xtick.major.pad"] if pad is None else pad
         ticks = list(ticks)
         spine = PathPatch(
             Path([(self.xlim[0], 0.0), (self.xlim[1], 0.0)]),
@@ -201,7 +206,7 @@ class PlotArea:
             zorder=2.5,
         )
         spine.set_transform(self.trans_x)
-        spine.set_zorder(Sheet.AXES_ZORDER + 2.5)
+        spine.set_zorder(Sheet.PLOT_ZORDER + 2.5)
         self.fig.add_artist(spine)
         color = matplotlib.rcParams["xtick.color"]
         labelcolor = matplotlib.rcParams["xtick.labelcolor"]
@@ -216,7 +221,7 @@ class PlotArea:
             markeredgecolor=color,
             markersize=length,
             markeredgewidth=width,
-            zorder=Sheet.AXES_ZORDER + 1.5,
+            zorder=Sheet.PLOT_ZORDER + 1.5,
             transform=self.trans_x,
         )
         self.fig.add_artist(marks)
@@ -235,7 +240,7 @@ class PlotArea:
                     verticalalignment="top",
                     horizontalalignment="center",
                     transform=below,
-                    zorder=Sheet.AXES_ZORDER + 1.5,
+                    zorder=Sheet.PLOT_ZORDER + 1.5,
                 )
             )
 
