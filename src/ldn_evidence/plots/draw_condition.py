@@ -10,9 +10,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 from matplotlib.path import Path as MPath
 
+from ..io.tables import records
 from . import _mpl
 from ._mpl import BASE_PT, ROB_COLORS, SMALL_PT, Measurer
-from .draw_forest import thin_ticks
+from .draw_forest import PlotArea, Sheet, thin_ticks
 from .table_condition import (
     DIRECTION_LABEL,
     ROB_ORDER,
@@ -56,15 +57,9 @@ def _colors(t: EvidenceMapTable) -> dict[str, str]:
     return out
 
 
-def _text_axes(fig: Figure, width: float, height: float):
-    tx = fig.add_axes((0, 0, 1, 1))
-    tx.set_xlim(0, width)
-    tx.set_ylim(0, height)
-    tx.set_axis_off()
-    return tx
-
-
-def _title(tx, me: Measurer, width: float, y: float, title: str, subtitle: str = "") -> float:
+def _title(
+    tx: Sheet, me: Measurer, width: float, y: float, title: str, subtitle: str = ""
+) -> float:
     t = me.wrap(title, width - 2 * MARGIN, 11.0, "bold")
     tx.text(MARGIN, y, t, ha="left", va="top", fontsize=11.0, fontweight="bold")
     y -= (t.count("\n") + 1) * 0.21
@@ -82,7 +77,7 @@ def _title_height(me: Measurer, width: float, title: str, subtitle: str = "") ->
     return h + 0.08
 
 
-def _notes(tx, me: Measurer, width: float, y: float, notes, size: float = 7.5) -> float:
+def _notes(tx: Sheet, me: Measurer, width: float, y: float, notes, size: float = 7.5) -> float:
     for n in notes:
         s = me.wrap(n, width - 2 * MARGIN, size)
         tx.text(MARGIN, y, s, ha="left", va="top", fontsize=size, color=NOTE, linespacing=1.2)
@@ -126,8 +121,9 @@ def draw_evidence_map(t: EvidenceMapTable, condition_label: str) -> Figure:
         ),
     )
     width = 2 * MARGIN + lab_w + 0.15 + nfam * (panel_w + PANEL_GAP) + eff_w
+    recs = records(rows)
     labels, heights = [], []
-    for _, r in rows.iterrows():
+    for r in recs:
         if r["kind"] == "domain":
             labels.append(me.wrap(str(r["label"]), lab_w, BASE_PT, "bold"))
             heights.append(0.26)
@@ -152,7 +148,7 @@ def draw_evidence_map(t: EvidenceMapTable, condition_label: str) -> Figure:
     axis_h = 0.45
     height = MARGIN + th + head_h + rows_h + axis_h + legend_h + notes_h + MARGIN
     fig = _mpl.new_figure(width, height)
-    tx = _text_axes(fig, width, height)
+    tx = Sheet(fig)
     y = _title(tx, me, width, height - MARGIN, title, subtitle)
     x_lab = MARGIN
     x_panels = MARGIN + lab_w + 0.15
@@ -172,7 +168,7 @@ def draw_evidence_map(t: EvidenceMapTable, condition_label: str) -> Figure:
     rows_top, rows_bottom = y, y - rows_h
     centers = []
     yy = rows_top
-    for i, (_, r) in enumerate(rows.iterrows()):
+    for i, r in enumerate(recs):
         h = heights[i]
         yc = yy - h / 2
         centers.append(yc)
@@ -210,20 +206,18 @@ def draw_evidence_map(t: EvidenceMapTable, condition_label: str) -> Figure:
     nmax = float(np.nanmax(rows["n"].to_numpy())) if rows["n"].notna().any() else 1.0
     for j, fam in enumerate(t.families):
         x0 = x_panels + j * (panel_w + PANEL_GAP)
-        ax = fig.add_axes(
-            (x0 / width, rows_bottom / height, panel_w / width, (rows_top - rows_bottom) / height)
-        )
-        ax.patch.set_alpha(0.0)
         a = fam.axis
-        ax.set_xlim(a.lo, a.hi)
-        ax.set_ylim(rows_bottom, rows_top)
-        ax.set_yticks([])
-        for s in ("top", "right", "left"):
-            ax.spines[s].set_visible(False)
+        ax = PlotArea(
+            tx,
+            x0,
+            rows_bottom,
+            panel_w,
+            rows_top - rows_bottom,
+            (a.lo, a.hi),
+            (rows_bottom, rows_top),
+        )
         ticks, tl = thin_ticks(me, a, panel_w)
-        ax.set_xticks(ticks)
-        ax.set_xticklabels(tl, fontsize=SMALL_PT)
-        ax.tick_params(axis="x", length=3, pad=2)
+        ax.x_axis(ticks, tl, length=3, pad=2, labelsize=SMALL_PT)
         tx.text(
             x0 + panel_w / 2,
             head_y,
@@ -235,7 +229,7 @@ def draw_evidence_map(t: EvidenceMapTable, condition_label: str) -> Figure:
         )
         if a.null is not None:
             ax.axvline(a.null, color="#333333", lw=0.8, zorder=1)
-        for i, (_, r) in enumerate(rows.iterrows()):
+        for i, r in enumerate(recs):
             if r["kind"] != "analysis" or r["family"] != fam.key:
                 continue
             yc, c = centers[i], colors.get(str(r["color_key"]), "#555555")
@@ -258,10 +252,10 @@ def draw_evidence_map(t: EvidenceMapTable, condition_label: str) -> Figure:
             n = r["n"]
             s = 24 + 100 * (n / nmax if not math.isnan(n) and nmax > 0 else 0.1)
             ax.scatter(
-                [r["x"]],
-                [yc],
-                s=s,
-                marker="o",
+                r["x"],
+                yc,
+                s,
+                "o",
                 zorder=3,
                 alpha=0.9,
                 facecolors=c if r["pooled"] else "white",
@@ -318,6 +312,8 @@ ROB_FILL = {
     "not_assessed": "#cfe3f3",
 }
 SIZE_PT = {"small": 7.0, "medium": 10.0, "large": 13.5}
+#: ``zorder`` of the direction markers: over the grid and the texts ("?" one above them)
+MARKER_Z = 4.0
 
 
 def _direction_marker(direction: str):
@@ -358,7 +354,7 @@ def draw_effect_direction(t: EffectDirectionTable, condition_label: str) -> Figu
     rows_h = max(1, len(st)) * row_h
     height = MARGIN + th + head_h + rows_h + 0.1 + legend_h + notes_h + MARGIN
     fig = _mpl.new_figure(width, height)
-    tx = _text_axes(fig, width, height)
+    tx = Sheet(fig)
     y = _title(tx, me, width, height - MARGIN, title, subtitle)
     xs = [MARGIN, MARGIN + lab_w, MARGIN + lab_w + des_w]
     x_dom = MARGIN + lab_w + des_w + n_w
@@ -396,13 +392,8 @@ def draw_effect_direction(t: EffectDirectionTable, condition_label: str) -> Figu
     y -= head_h
     tx.plot([MARGIN, width - MARGIN], [y, y], color="#888888", lw=0.7)
     rows_top = y
-    # marker axes over the grid (inches coordinates)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, width)
-    ax.set_ylim(0, height)
-    ax.set_axis_off()
     ypos = {}
-    for i, r in st.iterrows():
+    for i, r in zip(st.index, records(st), strict=True):
         yc = rows_top - (i + 0.5) * row_h
         ypos[r["study_id"]] = yc
         if i % 2 == 1:
@@ -418,14 +409,15 @@ def draw_effect_direction(t: EffectDirectionTable, condition_label: str) -> Figu
         tx.plot([col_x[j], col_x[j]], [rows_top, rows_top - rows_h], color="#dddddd", lw=0.5)
     dom_index = {d: j for j, (d, _) in enumerate(t.domains)}
     counts = t.cells.groupby(["study_id", "domain"]).size().to_dict()
-    for _, c in t.cells.iterrows():
+    # one line of markers per marker style (direction, size, fill), in order of appearance
+    markers: dict[tuple[str, str, str], tuple[list[float], list[float]]] = {}
+    for c in records(t.cells):
         j = dom_index[c["domain"]]
         n_in = counts[(c["study_id"], c["domain"])]
         xc = col_x[j] + col_w[j] / 2 + (c["slot"] - (n_in - 1) / 2) * slot_w
         yc = ypos[c["study_id"]]
-        mk = _direction_marker(c["direction"])
-        if mk is None:
-            ax.text(
+        if _direction_marker(c["direction"]) is None:
+            tx.text(
                 xc,
                 yc,
                 "?",
@@ -434,17 +426,24 @@ def draw_effect_direction(t: EffectDirectionTable, condition_label: str) -> Figu
                 fontsize=BASE_PT + 1,
                 fontweight="bold",
                 color="#555555",
+                zorder=MARKER_Z + 1,
             )
             continue
-        ax.plot(
-            [xc],
-            [yc],
-            marker=mk,
-            ms=SIZE_PT[c["size_class"]],
-            mfc=ROB_FILL.get(c["rob"], "#cfe3f3"),
+        fill = ROB_FILL.get(c["rob"], "#cfe3f3")
+        at = markers.setdefault((c["direction"], c["size_class"], fill), ([], []))
+        at[0].append(xc)
+        at[1].append(yc)
+    for (direction, size_class, fill), (mx, my) in markers.items():
+        tx.plot(
+            mx,
+            my,
+            marker=_direction_marker(direction),
+            ms=SIZE_PT[size_class],
+            mfc=fill,
             mec="black",
             mew=0.8,
             ls="none",
+            zorder=MARKER_Z,
         )
     if not len(st):
         tx.text(
@@ -460,11 +459,18 @@ def draw_effect_direction(t: EffectDirectionTable, condition_label: str) -> Figu
     for d in ("better_with_ldn", "worse_with_ldn", "no_clear_difference", "not_reported"):
         mk = _direction_marker(d)
         if mk is None:
-            ax.text(
-                x + 0.08, y - 0.1, "?", ha="center", va="center", fontweight="bold", color="#555555"
+            tx.text(
+                x + 0.08,
+                y - 0.1,
+                "?",
+                ha="center",
+                va="center",
+                fontweight="bold",
+                color="#555555",
+                zorder=MARKER_Z + 1,
             )
         else:
-            ax.plot(
+            tx.plot(
                 [x + 0.08],
                 [y - 0.1],
                 marker=mk,
@@ -473,6 +479,7 @@ def draw_effect_direction(t: EffectDirectionTable, condition_label: str) -> Figu
                 mec="black",
                 mew=0.8,
                 ls="none",
+                zorder=MARKER_Z,
             )
         lab = DIRECTION_LABEL[d]
         tx.text(x + 0.22, y - 0.1, lab, ha="left", va="center", fontsize=SMALL_PT)
@@ -484,7 +491,7 @@ def draw_effect_direction(t: EffectDirectionTable, condition_label: str) -> Figu
     )
     x += me.width("Participants:", SMALL_PT, "bold") + 0.15
     for key, lab in SIZE_CLASSES:
-        ax.plot(
+        tx.plot(
             [x + 0.08],
             [y - 0.1],
             marker="^",
@@ -493,6 +500,7 @@ def draw_effect_direction(t: EffectDirectionTable, condition_label: str) -> Figu
             mec="black",
             mew=0.8,
             ls="none",
+            zorder=MARKER_Z,
         )
         tx.text(x + 0.22, y - 0.1, lab, ha="left", va="center", fontsize=SMALL_PT)
         x += 0.22 + me.width(lab, SMALL_PT) + 0.25
@@ -503,7 +511,7 @@ def draw_effect_direction(t: EffectDirectionTable, condition_label: str) -> Figu
     )
     x += me.width("Risk of bias:", SMALL_PT, "bold") + 0.15
     for key in ROB_ORDER:
-        ax.plot(
+        tx.plot(
             [x + 0.08],
             [y - 0.1],
             marker="^",
@@ -512,6 +520,7 @@ def draw_effect_direction(t: EffectDirectionTable, condition_label: str) -> Figu
             mec="black",
             mew=0.8,
             ls="none",
+            zorder=MARKER_Z,
         )
         lab = rob_label(key)
         tx.text(x + 0.22, y - 0.1, lab, ha="left", va="center", fontsize=SMALL_PT)
@@ -553,7 +562,7 @@ def draw_rob_traffic_light(t: RobTable, condition_label: str) -> Figure:
     rows_h = max(1, len(rows)) * row_h
     height = MARGIN + th + head_h + rows_h + 0.1 + legend_h + notes_h + MARGIN
     fig = _mpl.new_figure(width, height)
-    tx = _text_axes(fig, width, height)
+    tx = Sheet(fig)
     y = _title(tx, me, width, height - MARGIN, title, subtitle)
     xs = np.cumsum([MARGIN, lab_w, des_w, tool_w])
     for x, h, size in (
@@ -575,7 +584,9 @@ def draw_rob_traffic_light(t: RobTable, condition_label: str) -> Figure:
         )
     y -= head_h
     tx.plot([MARGIN, width - MARGIN], [y, y], color="#888888", lw=0.7)
-    for i, r in rows.iterrows():
+    # one line of circles per judgement, in order of appearance
+    circles: dict[str, tuple[list[float], list[float]]] = {}
+    for i, r in zip(rows.index, records(rows), strict=True):
         yc = y - (i + 0.5) * row_h
         if i % 2 == 1:
             tx.add_patch(
@@ -589,9 +600,9 @@ def draw_rob_traffic_light(t: RobTable, condition_label: str) -> Figure:
         for j, (key, _) in enumerate(t.columns):
             lvl = str(r[key])
             xc = xs[3] + (j + 0.5) * col_w
-            tx.plot(
-                [xc], [yc], "o", ms=17, mfc=ROB_COLORS.get(lvl, "#aaaaaa"), mec="#333333", mew=0.6
-            )
+            at = circles.setdefault(lvl, ([], []))
+            at[0].append(xc)
+            at[1].append(yc)
             tx.text(
                 xc,
                 yc,
@@ -602,6 +613,17 @@ def draw_rob_traffic_light(t: RobTable, condition_label: str) -> Figure:
                 fontweight="bold",
                 color="black" if lvl in ("some_concerns", "not_assessed") else "white",
             )
+    for lvl, (cx, cy) in circles.items():
+        tx.plot(
+            cx,
+            cy,
+            marker="o",
+            ls="none",
+            ms=17,
+            mfc=ROB_COLORS.get(lvl, "#aaaaaa"),
+            mec="#333333",
+            mew=0.6,
+        )
     if not len(rows):
         tx.text(MARGIN, y - 0.2, "No included studies.", ha="left", va="center")
     y -= rows_h + 0.15
@@ -609,7 +631,16 @@ def draw_rob_traffic_light(t: RobTable, condition_label: str) -> Figure:
     tx.text(x, y - 0.12, "Judgement:", ha="left", va="center", fontsize=SMALL_PT, fontweight="bold")
     x += me.width("Judgement:", SMALL_PT, "bold") + 0.15
     for lvl in ROB_ORDER:
-        tx.plot([x + 0.07], [y - 0.12], "o", ms=10, mfc=ROB_COLORS[lvl], mec="#333333", mew=0.5)
+        tx.plot(
+            [x + 0.07],
+            [y - 0.12],
+            marker="o",
+            ls="none",
+            ms=10,
+            mfc=ROB_COLORS[lvl],
+            mec="#333333",
+            mew=0.5,
+        )
         tx.text(
             x + 0.07,
             y - 0.12,
@@ -646,36 +677,32 @@ def draw_rob_summary(t: RobSummaryTable, condition_label: str) -> Figure:
     plot_h = len(bars) * (bar_h + gap)
     height = MARGIN + th + plot_h + 0.45 + 0.35 + notes_h + MARGIN
     fig = _mpl.new_figure(width, height)
-    tx = _text_axes(fig, width, height)
+    tx = Sheet(fig)
     y = _title(tx, me, width, height - MARGIN, title, subtitle)
     x0 = MARGIN + lab_w
     pw = width - MARGIN - x0 - 0.1
-    ax = fig.add_axes((x0 / width, (y - plot_h) / height, pw / width, plot_h / height))
-    ax.set_xlim(0, 100)
-    ax.set_ylim(len(bars) - 0.5, -0.5)
-    ax.set_yticks([])
-    for s in ("top", "right", "left"):
-        ax.spines[s].set_visible(False)
-    ax.set_xticks([0, 25, 50, 75, 100])
-    ax.set_xticklabels(["0%", "25%", "50%", "75%", "100%"], fontsize=SMALL_PT)
+    ax = PlotArea(tx, x0, y - plot_h, pw, plot_h, (0, 100), (len(bars) - 0.5, -0.5), "white")
+    ax.x_axis([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"], labelsize=SMALL_PT)
+    bar_w = bar_h / (bar_h + gap)  # a bar's height in rows
     for i, b in enumerate(bars):
         tx.text(
             x0 - 0.1, y - (i + 0.5) * (bar_h + gap), b, ha="right", va="center", fontsize=SMALL_PT
         )
         left = 0.0
         sub = t.bars[t.bars["bar"] == b]
-        for _, r in sub.iterrows():
+        for r in records(sub):
             p = float(r["percent"])
             if p <= 0:
                 continue
-            ax.barh(
-                i,
-                p,
-                left=left,
-                height=bar_h / (bar_h + gap),
-                color=ROB_COLORS[r["level"]],
-                edgecolor="white",
-                lw=0.8,
+            ax.add_patch(
+                Rectangle(
+                    (left, i - bar_w / 2),
+                    p,
+                    bar_w,
+                    facecolor=ROB_COLORS[r["level"]],
+                    edgecolor="white",
+                    linewidth=0.8,
+                )
             )
             if p / 100 * pw > 0.45:
                 ax.text(
@@ -784,7 +811,7 @@ def draw_study_flow(t: FlowTable, condition_label: str) -> Figure:
     row4 = max(boxes[k][2] for k in ("pooled", "single", "narrative"))
     height = MARGIN + th + row1 + gap + row2 + gap + row3 + gap + row4 + 0.2 + MARGIN
     fig = _mpl.new_figure(width, height)
-    tx = _text_axes(fig, width, height)
+    tx = Sheet(fig)
     y = _title(tx, me, width, height - MARGIN, title, subtitle) - 0.05
     mx = MARGIN + 0.2
 

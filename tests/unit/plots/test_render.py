@@ -134,6 +134,8 @@ def _texts_overlap(fig):
 
 @pytest.mark.parametrize("aid", RENDERED)
 def test_forest_text_neither_overlaps_nor_leaves_the_figure(aid, rendered, inputs, tmp_path):
+    from matplotlib.text import Text
+
     from ldn_evidence.plots import _mpl
     from ldn_evidence.plots.draw_forest import draw_forest
     from ldn_evidence.plots.table_forest import build_forest_table
@@ -145,7 +147,7 @@ def test_forest_text_neither_overlaps_nor_leaves_the_figure(aid, rendered, input
     with _mpl.style():
         fig = draw_forest(build_forest_table(a, m, sg))
         overlaps, outside = _texts_overlap(fig)
-        labels = {t.get_text().replace("\n", " ") for t in fig.axes[0].texts}
+        labels = {t.get_text().replace("\n", " ") for t in fig.findobj(Text)}
         _same_bytes_as_module_render(fig, f"forest_{aid}", rendered[1], tmp_path)
         _mpl.close(fig)
     assert overlaps == []
