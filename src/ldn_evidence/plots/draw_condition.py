@@ -13,7 +13,8 @@ from matplotlib.path import Path as MPath
 from ..io.tables import records
 from . import _mpl
 from ._mpl import BASE_PT, ROB_COLORS, SMALL_PT, Measurer
-from .draw_forest import PlotArea, Sheet, thin_ticks
+from ._sheet import PlotArea, Sheet
+from .draw_forest import thin_ticks
 from .table_condition import (
     DIRECTION_LABEL,
     ROB_ORDER,
