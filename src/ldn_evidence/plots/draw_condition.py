@@ -247,9 +247,13 @@ def draw_evidence_map(t: EvidenceMapTable, condition_label: str) -> Figure:
                     alpha=0.55 if lw < 2 else 1.0,
                 )
                 if lo_ < a.lo:
-                    ax.plot([a.lo], [yc], "<", ms=5, color=c, clip_on=False, zorder=3)
+                    ax.plot(
+                        [a.lo], [yc], marker="<", ls="none", ms=5, color=c, clip_on=False, zorder=3
+                    )
                 if hi_ > a.hi:
-                    ax.plot([a.hi], [yc], ">", ms=5, color=c, clip_on=False, zorder=3)
+                    ax.plot(
+                        [a.hi], [yc], marker=">", ls="none", ms=5, color=c, clip_on=False, zorder=3
+                    )
             n = r["n"]
             s = 24 + 100 * (n / nmax if not math.isnan(n) and nmax > 0 else 0.1)
             ax.scatter(

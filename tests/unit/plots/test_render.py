@@ -266,3 +266,27 @@ def test_the_key_covers_the_drawing_code(monkeypatch):
     assert key != render.figure_key("draw_forest", table.assign(x=[1.0, 2.0]), "Fibromyalgia")
     monkeypatch.setattr(render, "_drawing_version", lambda: "another version of the code")
     assert key != render.figure_key("draw_forest", table, "Fibromyalgia")
+
+
+def test_the_evidence_map_cuts_an_extreme_prediction_interval_with_arrows(tmp_path):
+    """A prediction interval far wider than the confidence intervals is cut at the panel's
+    edges and drawn with an arrow at each (found drawing a synthetic evidence base)."""
+    from matplotlib.lines import Line2D
+
+    from ldn_evidence.plots import _mpl
+    from ldn_evidence.plots.draw_condition import draw_evidence_map
+    from ldn_evidence.plots.table_condition import build_evidence_map_table
+
+    res, _ = write_condition(tmp_path, only=("fatigue_k1", "sleep_k2", "qol_k30"))
+    analyses = pd.read_parquet(res / "analyses.parquet")
+    pooled = analyses["analysis_id"] == "qol_k30"
+    analyses.loc[pooled, "pi_low"] = -40.0
+    analyses.loc[pooled, "pi_high"] = 40.0
+    members = pd.read_parquet(res / "analysis_members.parquet")
+    table = build_evidence_map_table("synthetic", analyses, members)
+    with _mpl.style():
+        fig = draw_evidence_map(table, "Synthetic")
+        markers = [line.get_marker() for line in fig.findobj(Line2D)]
+        _mpl.save(fig, tmp_path, "evidence_map")
+    assert markers.count("<") == 1 and markers.count(">") == 1
+    assert (tmp_path / "evidence_map.png").stat().st_size > 0
