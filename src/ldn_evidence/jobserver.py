@@ -86,54 +86,31 @@ PRELOAD = (  # in the order the jobs of a run need them: a job forks with what i
 #: importing them itself beside the server: on a run's first jobs that is the same work done
 #: once instead of two or three times at once. Only a matter of speed: a module missing here
 #: is imported by the job itself.
-NEEDS = {
-    "validate": (*_BASE, "yaml", "jsonschema", "ldn_evidence.io.validate"),
-    "ingest": (*_BASE, "yaml", "jsonschema", "ldn_evidence.io.validate", "ldn_evidence.io.tables"),
-    "effects": (
-        *_BASE,
-        "ldn_evidence.io.tables",
-        "scipy.special",
-        "ldn_evidence.effects.normalize",
-    ),
+_SCHEMAS = ("yaml", "jsonschema")
+_TABLES = (*_BASE, "ldn_evidence.io.tables")
+_EFFECTS = (*_TABLES, "scipy.special", "ldn_evidence.effects.normalize")
+_CERTAINTY = (*_TABLES, *_SCHEMAS, "ldn_evidence.certainty.output")
+NEEDS = {  # loaded in the order of PRELOAD, whatever the order here
+    "validate": (*_BASE, *_SCHEMAS, "ldn_evidence.io.validate"),
+    "ingest": (*_TABLES, *_SCHEMAS, "ldn_evidence.io.validate"),
+    "effects": _EFFECTS,
     "analyses": (
-        *_BASE,
-        "yaml",
-        "jsonschema",
-        "ldn_evidence.io.tables",
-        "scipy.special",
-        "ldn_evidence.effects.normalize",
+        *_EFFECTS,
+        *_SCHEMAS,
         "ldn_evidence.analysis.plan",
         "ldn_evidence.analysis.run",
         "ldn_evidence.analysis.output",
     ),
-    "certainty": (
-        *_BASE,
-        "yaml",
-        "jsonschema",
-        "ldn_evidence.io.tables",
-        "ldn_evidence.certainty.output",
-    ),
-    "claims": (
-        *_BASE,
-        "yaml",
-        "jsonschema",
-        "ldn_evidence.io.tables",
-        "ldn_evidence.certainty.output",
-    ),
+    "certainty": _CERTAINTY,
+    "claims": _CERTAINTY,
     "changes": (*_BASE, "ldn_evidence.changes"),
     "figures": (
-        *_BASE,
-        "ldn_evidence.io.tables",
+        *_TABLES,
         *_MPL,
         "ldn_evidence.plots",
         "ldn_evidence.plots.render:_drawing_version",
     ),
-    "report": (
-        *_BASE,
-        "yaml",
-        "ldn_evidence.io.tables",
-        "ldn_evidence.report.render:compile_templates",
-    ),
+    "report": (*_TABLES, "yaml", "ldn_evidence.report.render:compile_templates"),
 }
 
 #: Settings of the server's own process that keep it single-threaded, so that forking it is
