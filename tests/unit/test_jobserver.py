@@ -1,6 +1,7 @@
 """The job server: a command run by it behaves exactly as the command run alone, and it never
 outlives the command or the workflow run that started it."""
 
+import contextlib
 import json
 import os
 import re
@@ -251,15 +252,26 @@ def test_malformed_requests_are_refused_and_the_server_keeps_serving(server, her
         client.close()
         return reply
 
+    def streams() -> list[str]:
+        """The server's open sockets, pipes and pidfds (not the module files it is reading as
+        it preloads, which come and go)."""
+        fds = f"/proc/{server.process.pid}/fd"
+        targets = []
+        for fd in os.listdir(fds):
+            with contextlib.suppress(FileNotFoundError):
+                targets.append(os.readlink(f"{fds}/{fd}"))
+        return sorted(t for t in targets if not t.startswith("/"))
+
     args = ["validate", "data/raw"]
     assert finished(command(args, here, server.address))[0] == 0  # preloading under way
-    server_fds = f"/proc/{server.process.pid}/fd"
-    before = len(os.listdir(server_fds))
+    # the job's reply comes just before the server closes its end and its pidfd
+    wait_for(lambda: "anon_inode:[pidfd]" not in streams(), "the finished job's descriptors")
+    before = len(streams())
     assert send(b"") == b""  # truncated: closed without a word
     assert send(struct.pack(">I", 5) + b"{not") == b""  # not JSON
     assert send(struct.pack(">I", 2**31) + b"{}") == b""  # too large
     assert send(struct.pack(">I", 2) + b"[]", fds=[0, 1, 2]) == b""  # not a request
-    assert len(os.listdir(server_fds)) == before  # no stream of a refused request kept
+    assert len(streams()) == before  # no stream of a refused request kept
     assert finished(command(args, here, server.address)) == finished(command(args, here))
     assert len(started_jobs(tmp_path)) == 2 and "request failed" in server_log(tmp_path)
 
