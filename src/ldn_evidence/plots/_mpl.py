@@ -11,15 +11,17 @@ from __future__ import annotations
 import codecs
 import contextlib
 import functools
+import io
 import itertools
 import math
+import os
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import matplotlib
 import numpy as np
-from matplotlib import cbook
+from matplotlib import cbook, ft2font
 
 matplotlib.use("Agg", force=True)
 
@@ -27,7 +29,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hi
 from matplotlib.backends.backend_mixed import MixedModeRenderer
 from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontPath, FontProperties, findfont, fontManager, get_font
+from matplotlib.font_manager import FontPath, FontProperties, findfont, fontManager
 from matplotlib.ft2font import Kerning, LoadFlags, RenderMode
 from matplotlib.textpath import TextToPath
 
@@ -91,7 +93,28 @@ def new_figure(width_in: float, height_in: float) -> Figure:
     return fig
 
 
-class _Renderer(RendererAgg):
+class _TextFonts:
+    """What the renderers below share: the faces a text's font properties select, and the
+    line metrics matplotlib takes from them, each asked of matplotlib once per properties
+    and drawing (its font lookup, about 0.2 ms a call, is keyed on the rcParams it reads
+    again each time)."""
+
+    #: The resolution text is laid out at: the figure's, 72 when drawn as SVG.
+    text_dpi: float
+
+    def _faces_for(self, prop: FontProperties) -> tuple[Face, ...]:
+        known = vars(self).setdefault("_faces_by_prop", {})
+        if prop not in known:
+            known[prop] = _faces(tuple(fontManager._find_fonts_by_props(prop)))
+        return known[prop]
+
+    def _get_font_height_metrics(self, prop: FontProperties) -> tuple[float, float, float]:
+        """The ascent, descent and line gap (pixels) matplotlib lays each line of text out
+        with (``Text._get_layout`` asks a renderer for them when it has this method)."""
+        return _height_metrics(self._faces_for(prop), prop.get_size_in_points(), self.text_dpi)
+
+
+class _Renderer(_TextFonts, RendererAgg):
     """matplotlib's Agg renderer, with its text work done once per process, not once per call.
 
     Plain text (no mathtext, which these figures never use) costs matplotlib three pieces of
@@ -106,11 +129,19 @@ class _Renderer(RendererAgg):
     ``draw_text`` writes (``tests/unit/plots/test_text_cache.py`` compares the two).
     """
 
+    @property
+    def text_dpi(self) -> float:
+        return self.dpi  # made by the canvas at the figure's resolution
+
+    def clear(self) -> None:
+        super().clear()
+        vars(self).pop("_faces_by_prop", None)  # a new drawing may have other rcParams
+
     def get_text_width_height_descent(self, s, prop, ismath):
         if ismath:
             return super().get_text_width_height_descent(s, prop, ismath)
-        fonts = tuple(fontManager._find_fonts_by_props(prop))
-        return _text_extent(fonts, prop.get_size_in_points(), self.dpi, s, get_hinting_flag())
+        faces = self._faces_for(prop)
+        return _text_extent(faces, prop.get_size_in_points(), self.dpi, s, get_hinting_flag())
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
         if ismath:
@@ -119,8 +150,7 @@ class _Renderer(RendererAgg):
         flags = get_hinting_flag()
         features = mtext.get_fontfeatures() if mtext is not None else None
         language = mtext.get_language() if mtext is not None else None
-        fonts = tuple(fontManager._find_fonts_by_props(prop))
-        glyphs = _text_glyphs(fonts, size, self.dpi, s, flags, features, language)
+        glyphs = _text_glyphs(self._faces_for(prop), size, self.dpi, s, flags, features, language)
         cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
         mode = RenderMode.NORMAL if gc.get_antialiased() else RenderMode.MONO
         for face, index, dx, dy in glyphs:  # dx, dy: pixels, dy upwards
@@ -138,15 +168,16 @@ class _Renderer(RendererAgg):
         return None
 
 
-class _SvgRenderer(RendererSVG):
+class _SvgRenderer(_TextFonts, RendererSVG):
     """matplotlib's SVG renderer, with text measured once per process (see :class:`_Renderer`):
     SVG text is measured on the font's outlines at 100 pt, about 1.4 ms a string."""
+
+    text_dpi = 72.0  # print_svg draws the figure at 72 dpi: SVG user units are points
 
     def get_text_width_height_descent(self, s, prop, ismath):
         if ismath:
             return super().get_text_width_height_descent(s, prop, ismath)
-        fonts = tuple(fontManager._find_fonts_by_props(prop))
-        return _outline_extent(fonts, prop.get_size_in_points(), s)
+        return _outline_extent(self._faces_for(prop), prop.get_size_in_points(), s)
 
 
 class _Canvas(FigureCanvasAgg):
@@ -183,30 +214,144 @@ class _Canvas(FigureCanvasAgg):
             renderer.finalize()
 
 
-def _prepared_font(fonts: tuple, size: float, dpi: float):
-    """matplotlib's shared font object for ``fonts``, cleared and set to ``size`` at ``dpi``."""
-    font = get_font(list(fonts))
+_IDENTITY = [[0x10000, 0], [0, 0x10000]]
+
+#: A face: a font file's real path and the index of the face in it.
+Face = tuple[str, int]
+
+_LAST_RESORT: Face = (
+    os.path.realpath(Path(matplotlib.get_data_path(), "fonts", "ttf", "LastResortHE-Regular.ttf")),
+    0,
+)
+
+
+@functools.cache
+def _font_file(path: str) -> bytes:
+    """A font file's bytes, read once per process."""
+    return Path(path).read_bytes()
+
+
+#: The face of each font object :func:`_font` made (by ``id``; the objects live in its cache).
+_FACE_OF: dict[int, Face] = {}
+
+
+@functools.cache
+def _font(faces: tuple[Face, ...], kerning_factor: int, last_resort: bool) -> ft2font.FT2Font:
+    """A font object for ``faces`` (the first, falling back through the others for glyphs it
+    lacks), as matplotlib's ``get_font`` builds it, but reading its files from memory.
+
+    matplotlib's font objects read a font file through a Python file object: every glyph
+    FreeType loads (for shaping, measuring and rendering, several times a string) is a few
+    seeks and reads through Python, about 60 us a glyph here, several times FreeType's own
+    work. In memory the same reads cost a third of that. The bytes are the same, so is every
+    measurement and pixel (``tests/unit/plots/test_text_cache.py``). Like matplotlib's own,
+    the font objects are not carried into a forked process (each makes its own); the bytes are.
+
+    As in matplotlib, matplotlib's "Last Resort" font is the final fallback when
+    ``font.enable_last_resort`` is set (it draws a box for a character no font has, with a
+    warning), and its symbol character map is the one used.
+    """
+
+    def load(face: Face, **options) -> ft2font.FT2Font:
+        path, index = face
+        font = ft2font.FT2Font(
+            io.BytesIO(_font_file(path)),
+            face_index=index,
+            _kerning_factor=kerning_factor,
+            **options,
+        )
+        _FACE_OF[id(font)] = face
+        return font
+
+    first, *rest = faces
+    fallbacks = [load(face) for face in rest]
+    if last_resort and _LAST_RESORT not in faces:
+        fallbacks.append(load(_LAST_RESORT, _warn_if_used=True))
+    font = load(first, _fallback_list=fallbacks)
+    for face, each in zip([first, *rest, _LAST_RESORT], [font, *fallbacks], strict=False):
+        if face == _LAST_RESORT:
+            each.set_charmap(0)  # its Unicode map is empty; matplotlib uses the first
+    return font
+
+
+def _forget_fonts() -> None:
+    _font.cache_clear()
+    _FACE_OF.clear()
+
+
+os.register_at_fork(after_in_child=_forget_fonts)
+
+
+@functools.lru_cache(maxsize=256)
+def _faces(fonts: str | tuple[str, ...]) -> tuple[Face, ...]:
+    """``fonts`` (a path, or a tuple of paths or ``FontPath`` objects) as faces."""
+    if isinstance(fonts, str):
+        fonts = (fonts,)
+    return tuple(
+        (os.path.realpath(f), f.face_index if isinstance(f, FontPath) else 0) for f in fonts
+    )
+
+
+def _font_of(faces: tuple[Face, ...]) -> ft2font.FT2Font:
+    """The (memory-read) font object for ``faces``, as ``matplotlib.font_manager.get_font``
+    returns it: with the current rcParams' kerning factor and last-resort fallback, and no
+    transform left from an earlier use."""
+    font = _font(
+        faces,
+        matplotlib.rcParams["text.kerning_factor"],
+        matplotlib.rcParams["font.enable_last_resort"],
+    )
+    font._set_transform(_IDENTITY, [0, 0])
+    return font
+
+
+def get_font(fonts: str | tuple[str, ...]) -> ft2font.FT2Font:
+    """:func:`_font_of` for a path, or a tuple of paths or ``FontPath`` objects."""
+    return _font_of(_faces(fonts))
+
+
+def _prepared_font(faces: tuple[Face, ...], size: float, dpi: float) -> ft2font.FT2Font:
+    """The font object for ``faces``, cleared and set to ``size`` at ``dpi``."""
+    font = _font_of(faces)
     font.clear()
     font.set_size(size, dpi)
     return font
 
 
+@functools.lru_cache(maxsize=256)
+def _height_metrics(faces: tuple[Face, ...], size: float, dpi: float) -> tuple[float, float, float]:
+    """A font's ascent, descent and line gap in pixels, as ``Text._get_layout`` takes them
+    from its first font's tables: the OS/2 table's typographic values, else the hhea table's,
+    in font units scaled by size (points) x dpi / 72 / units per em."""
+    font = _font_of(faces)
+    units_per_em = font.get_sfnt_table("head")["unitsPerEm"]
+    scale = 1 / units_per_em * size * dpi / 72  # in matplotlib's order: the same last bit
+    for table_name, gap, ascent, descent in (
+        ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+        ("hhea", "lineGap", "ascent", "descent"),
+    ):
+        table = font.get_sfnt_table(table_name)
+        if table is not None:
+            return table[ascent] * scale, -table[descent] * scale, table[gap] * scale
+    raise ValueError(f"font {faces[0][0]} has neither an OS/2 nor an hhea table")
+
+
 @functools.lru_cache(maxsize=1 << 14)
 def _text_extent(
-    fonts: tuple, size: float, dpi: float, s: str, flags: LoadFlags
+    faces: tuple[Face, ...], size: float, dpi: float, s: str, flags: LoadFlags
 ) -> tuple[float, float, float]:
     """Width, height and descent (pixels) of one line of text, as ``RendererAgg`` measures it."""
-    font = _prepared_font(fonts, size, dpi)
+    font = _prepared_font(faces, size, dpi)
     font.set_text(s, 0.0, flags=flags)
     w, h = font.get_width_height()
     return w / 64.0, h / 64.0, font.get_descent() / 64.0
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _outline_extent(fonts: tuple, size: float, s: str) -> tuple[float, float, float]:
+def _outline_extent(faces: tuple[Face, ...], size: float, s: str) -> tuple[float, float, float]:
     """Width, height and descent (points) of one line of text, as matplotlib's ``TextToPath``
     measures it for SVG: unhinted, at ``TextToPath.FONT_SCALE`` and scaled to ``size``."""
-    font = get_font(list(fonts))
+    font = _font_of(faces)
     font.set_size(TextToPath.FONT_SCALE, TextToPath.DPI)
     font.set_text(s, 0.0, flags=LoadFlags.NO_HINTING)
     w, h = font.get_width_height()
@@ -216,27 +361,15 @@ def _outline_extent(fonts: tuple, size: float, s: str) -> tuple[float, float, fl
 
 @functools.lru_cache(maxsize=1 << 14)
 def _text_glyphs(
-    fonts: tuple, size: float, dpi: float, s: str, flags: LoadFlags, features, language
-) -> tuple[tuple[FontPath, int, float, float], ...]:
+    faces: tuple[Face, ...], size: float, dpi: float, s: str, flags: LoadFlags, features, language
+) -> tuple[tuple[Face, int, float, float], ...]:
     """The shaped glyphs of one line of text: (font face, glyph index, x, y in pixels).
 
-    Faces, not font objects, are kept: a font object reads its file through a descriptor that
-    a forked process shares, and matplotlib gives each thread and each forked process its
-    own objects (:func:`_glyph_bitmap` asks for them)."""
-    font = _prepared_font(fonts, size, dpi)
+    Faces, not font objects, are kept: a forked process makes its own font objects
+    (:func:`_glyph_bitmap` asks for them)."""
+    font = _prepared_font(faces, size, dpi)
     items = font._layout(s, flags=flags, features=features, language=language)
-    return tuple(
-        (
-            FontPath(item.ft_object.fname, item.ft_object.face_index),
-            item.glyph_index,
-            item.x,
-            item.y,
-        )
-        for item in items
-    )
-
-
-_IDENTITY = [[0x10000, 0], [0, 0x10000]]
+    return tuple((_FACE_OF[id(item.ft_object)], item.glyph_index, item.x, item.y) for item in items)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -244,7 +377,7 @@ def _glyph_bitmap(face, size, dpi, index, angle, flags, mode, phase_x, phase_y):
     """A glyph rasterised with its origin at (``phase_x``, ``phase_y``)/64 pixel: its coverage
     bitmap and the bitmap's left and top pixel (y upwards)."""
     cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-    font = get_font(face)
+    font = _font_of((face,))
     font.set_size(size, dpi)
     # the glyph's rotation in 16.16 fixed point, rounded as matplotlib rounds it
     matrix = [

@@ -85,9 +85,9 @@ def test_text_extents_equal_matplotlibs():
                 for prop in PROPS:
                     expected = agg.get_text_width_height_descent(s, prop, ismath=False)
                     assert ours.get_text_width_height_descent(s, prop, False) == expected
-                    fonts = tuple(_mpl.fontManager._find_fonts_by_props(prop))
+                    faces = _mpl._faces(tuple(_mpl.fontManager._find_fonts_by_props(prop)))
                     expected = outline.get_text_width_height_descent(s, prop, ismath=False)
-                    assert _mpl._outline_extent(fonts, prop.get_size_in_points(), s) == expected
+                    assert _mpl._outline_extent(faces, prop.get_size_in_points(), s) == expected
 
 
 def _figure(canvas_class) -> Figure:
@@ -130,3 +130,40 @@ def test_saved_png_holds_the_pixels_savefig_draws_as_rgb(tmp_path):
     assert saved.mode == "RGB"
     assert np.array_equal(np.asarray(saved), np.asarray(expected)[..., :3])
     assert saved.info == expected.info  # resolution, and no software or date
+
+
+def test_a_character_no_font_has_is_drawn_as_matplotlib_draws_it():
+    """The fonts are read from memory, with matplotlib's fall-back chain: a character DejaVu
+    Sans lacks comes from matplotlib's Last Resort font (a box)."""
+    draws = [("Lee 漢 2021", PROPS[0], 12.3, 40.6, 0.0, True), ("漢", PROPS[1], 50, 80, 90.0, True)]
+    spaced = [(s.replace("漢", " "), *rest) for s, *rest in draws]
+    with style():
+        got = _pixels(_mpl._Renderer, draws)
+        assert np.array_equal(got, _pixels(RendererAgg, draws))
+        assert not np.array_equal(got, _pixels(_mpl._Renderer, spaced))  # the box is drawn
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+def test_lines_of_text_are_laid_out_as_matplotlib_lays_them_out(fmt):
+    """The line height the renderers give matplotlib (ascent, descent and gap from the font's
+    tables) places each line of a multi-line text where matplotlib's own renderers place it."""
+
+    def extents(canvas_class) -> list:
+        fig = Figure(figsize=(4, 3), dpi=DPI)
+        canvas = canvas_class(fig)
+        texts = [
+            fig.text(0.1, 0.5, "one\ntwo lines\nthree", fontproperties=prop, linespacing=spacing)
+            for prop in PROPS
+            for spacing in (1.2, 2.0)
+        ]
+        out = io.BytesIO()
+        metadata = {"Date": None} if fmt == "svg" else {"Software": None}  # no date
+        fig.savefig(out, format=fmt, metadata=metadata)  # laid out by the format's renderer
+        if fmt == "svg":  # the lines' places are in the file
+            return [out.getvalue()]
+        return [t.get_window_extent(canvas.get_renderer()).bounds for t in texts] + [out.getvalue()]
+
+    with style():
+        assert extents(_mpl._Canvas) == extents(
+            FigureCanvasAgg if fmt == "png" else FigureCanvasSVG
+        )
