@@ -99,3 +99,28 @@ def test_slurm_profile_dry_run(tmp_path):
     assert run.returncode == 0, out[-3000:]
     assert "profiles/slurm" in out
     assert re.search(r"^analyses\s+4$", out, re.MULTILINE), out[-3000:]
+
+
+@pytest.mark.workflow
+def test_figures_jobs_share_the_cores_between_the_conditions(tmp_path):
+    """Each condition's figures job is given (and draws with) an equal share of --cores, at
+    least one process and at most four; changing --cores re-runs nothing."""
+    work = copy_project(tmp_path / "project")
+
+    def workers(*args: str) -> list[str]:
+        run = subprocess.run(
+            [sys.executable, "-m", "snakemake", "-n", "-p", *args],
+            cwd=work,
+            env=project_env(work),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        return re.findall(r"ldn_evidence figures .* --workers (\d+) ", run.stdout)
+
+    conditions = len(yaml.safe_load((work / "config" / "config.yaml").read_text())["conditions"])
+    assert conditions == 4
+    assert workers("--cores", "2") == ["1"] * 4
+    assert workers("--cores", "8") == ["2"] * 4
+    assert workers("--cores", "64") == ["4"] * 4

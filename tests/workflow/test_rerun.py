@@ -36,6 +36,12 @@ def test_nothing_to_do_after_a_run(project):
     assert planned_jobs(project) == set()
 
 
+@pytest.mark.parametrize("cores", ["1", "8"])
+def test_another_core_count_reruns_nothing(project, cores):
+    """The figures jobs draw with a share of --cores: not a reason to draw them again."""
+    assert planned_jobs(project, "--cores", cores) == set()
+
+
 def test_editing_one_study_reruns_only_its_condition(project):
     path = project / "data/raw/multiple_sclerosis/Cree2010.yaml"
     with edited(path, path.read_text() + "# corrected extraction\n"):

@@ -254,6 +254,23 @@ onerror:
     exit_promptly()
 
 
+def figure_threads():
+    """The processes that draw one condition's figures: an equal share of the cores the run
+    was given (--cores, which a cluster run passes on to its jobs; one when not given there),
+    at least one and at most four.
+
+    On a small machine the conditions' figures are then drawn side by side, one process each,
+    not one condition at a time with several: each process starts cold (its own font caches,
+    its own copy of the pages it writes), and a clean run of the bundled data on 2 cores took
+    about 3 s longer that way (benchmarks/bench_workflow_growth.py). A run that redraws one
+    condition's figures only redraws those whose data changed, a few seconds at most.
+    """
+    cores = workflow.resource_settings.cores
+    if not isinstance(cores, int):
+        return 2
+    return max(1, min(4, cores // max(1, len(CONDITIONS))))
+
+
 def report_inputs(wildcards):
     tables = ("analyses", "analysis_members", "narrative", "vote_counts", "published_comparison")
     inputs = [f"{RESULTS_DIR}/{c}/{t}.parquet" for c in CONDITIONS for t in tables]

@@ -15,8 +15,8 @@ rule figures:
         "logs/figures/{condition}.log",
     conda:
         "../envs/ldn-evidence.yaml"
-    # a condition's figures are drawn by up to this many processes (scaled down to --cores)
-    threads: 2
+    # the drawing processes of a condition's figures: its share of --cores (common.smk)
+    threads: figure_threads()
     resources:
         mem_mb=1500,
         runtime=20,
