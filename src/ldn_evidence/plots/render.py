@@ -101,13 +101,16 @@ def _number(obj: object) -> object:
 @functools.cache
 def _drawing_version() -> str:
     """What, besides the plot table, decides a figure's bytes: the source of this subpackage
-    (tables and renderers; nothing else of the package shapes a figure) and the versions of
-    matplotlib, Pillow and numpy."""
+    (tables and renderers; nothing else of the package shapes a figure), the versions of
+    matplotlib and numpy, and that of the zlib the interpreter compresses PNGs with."""
+    import zlib
+
     digest = hashlib.sha256()
     for path in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    for package in ("matplotlib", "pillow", "numpy"):
+    for package in ("matplotlib", "numpy"):
         digest.update(f"{package}=={metadata.version(package)}\0".encode())
+    digest.update(f"zlib=={zlib.ZLIB_RUNTIME_VERSION}\0".encode())
     return digest.hexdigest()
 
 
