@@ -50,3 +50,5 @@ def test_other_shapes_are_refused():
         png_bytes(np.zeros((4, 4, 2), dtype=np.uint8), 150)
     with pytest.raises(ValueError):
         png_bytes(np.zeros((4, 4), dtype=np.uint8), 150)
+    with pytest.raises(ValueError, match="8-bit"):
+        png_bytes(np.zeros((4, 4, 3), dtype=np.float64), 150)
