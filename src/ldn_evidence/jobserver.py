@@ -26,27 +26,24 @@ it. The technique is the "fork server" (a zygote process), as in Python's own
 
 from __future__ import annotations
 
-# Only what a command needs to hand itself over: it runs on every job's critical path. The
-# server's own modules are imported where it starts.
+import ast
 import contextlib
 import gc
-import json
 import os
 import selectors
 import signal
 import socket
-import struct
 import sys
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .jobclient import ENV, HEADER, IDENTITY, OFF, identity
+
 if TYPE_CHECKING:
     from pathlib import Path
 
-#: The environment variable that holds the server's socket path (``off``: never use a server).
-ENV = "LDN_EVIDENCE_JOB_SERVER"
-OFF = "off"
+__all__ = ["ENV", "OFF", "available", "serve", "start"]
 
 _BASE = ("numpy", "pandas", "pyarrow", "pyarrow.parquet", "ldn_evidence.cli")
 _MPL = (
@@ -119,90 +116,12 @@ NEEDS = {  # loaded in the order of PRELOAD, whatever the order here
 #: which OpenBLAS would use a second thread.
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "JE_ARROW_MALLOC_CONF": "background_thread:false"}
 
-_HEADER = struct.Struct(">I")
 _MAX_REQUEST = 16 * 1024 * 1024
 
 
 def available() -> bool:
     """Whether a server can run on this platform (Linux with ``os.pidfd_open``)."""
     return sys.platform.startswith("linux") and hasattr(os, "pidfd_open")
-
-
-_IDENTITY = {
-    "python": "interpreter",
-    "version": "Python version",
-    "path": "import path (sys.path, which starts with the working directory)",
-    "package": "ldn_evidence package",
-}
-
-
-def _identity() -> dict[str, object]:
-    """What a command and the server must share for a fork to be the same as a new process."""
-    import ldn_evidence
-
-    return {
-        "python": sys.executable,
-        "version": sys.version,
-        "path": list(sys.path),
-        "package": os.path.dirname(os.path.realpath(ldn_evidence.__file__)),
-    }
-
-
-# ---- the command's side -------------------------------------------------------------------------
-
-
-def delegate(argv: Sequence[str]) -> int | None:
-    """Run ``ldn_evidence`` with ``argv`` in the server; its exit status, or None if not run.
-
-    None means nothing was started (no server, no answer, or a refusal): the caller runs the
-    command itself. Once the server has accepted, the job's outcome is the child's exit status;
-    if the server goes away before it reports one, this is 1 with a message on standard error.
-    """
-    address = os.environ.get(ENV, "")
-    if not address or address == OFF:
-        return None
-    request = dict(_identity(), argv=list(argv), cwd=os.getcwd(), env=dict(os.environ))
-    payload = json.dumps(request).encode()
-    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        client.connect(address)
-        message = _HEADER.pack(len(payload)) + payload
-        sent = socket.send_fds(client, [message], [0, 1, 2])
-        client.sendall(message[sent:])
-        replies = client.makefile("rb")
-        answer = _read_reply(replies)
-    except (OSError, ValueError) as exc:
-        client.close()
-        _note(f"no job server at {address} ({exc.strerror or exc}); running the command here")
-        return None
-    if not answer.get("accepted"):
-        client.close()
-        _note(f"the job server declined ({answer.get('reason', 'no reason')}); running here")
-        return None
-    try:
-        status = _read_reply(replies).get("exit")
-    except (OSError, ValueError):
-        status = None
-    finally:
-        client.close()
-    if not isinstance(status, int):
-        _note("the job server stopped before the job ended; the job failed")
-        return 1
-    if status < 0:
-        _note(f"the job was killed by signal {-status}")
-        return 128 - status
-    return status
-
-
-def _read_reply(stream) -> dict:
-    line = stream.readline()
-    if not line:
-        raise ConnectionResetError("the job server closed the connection")
-    return json.loads(line)
-
-
-def _note(text: str) -> None:
-    print(f"ldn-evidence: {text}", file=sys.stderr, flush=True)
 
 
 # ---- the server's side --------------------------------------------------------------------------
@@ -233,7 +152,7 @@ def serve(
     listener.bind(address)
     listener.listen(128)
     _log(f"listening at {address}")
-    identity = _identity()
+    ours = identity()
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ, "accept")
     selector.register(0, selectors.EVENT_READ, "lifeline")
@@ -250,7 +169,7 @@ def serve(
                     if not os.read(0, 4096):
                         return
                 elif key.data == "accept":
-                    job = _accept(listener, identity, selector, jobs, todo, needs)
+                    job = _accept(listener, ours, selector, jobs, todo, needs)
                     if job is not None:
                         jobs[job.pid] = job
                         selector.register(job.pidfd, selectors.EVENT_READ, ("ended", job.pid))
@@ -293,17 +212,17 @@ def _preload(name: str, done: bool) -> None:
         _log(f"preloaded: {len(sys.modules)} modules")
 
 
-def _accept(listener, identity, selector, jobs, todo, needs) -> _Job | None:
+def _accept(listener, ours, selector, jobs, todo, needs) -> _Job | None:
     conn, _ = listener.accept()
     fds: list[int] = []
     try:
         conn.settimeout(10)
         request, fds = _read_request(conn)
         conn.settimeout(None)
-        mismatch = [_IDENTITY[k] for k in identity if request.get(k) != identity[k]]
+        mismatch = [IDENTITY[k] for k in ours if request.get(k) != ours[k]]
         if len(fds) != 3 or mismatch:
             reason = f"another {', '.join(mismatch)}" if mismatch else "no standard streams"
-            conn.sendall(json.dumps({"accepted": False, "reason": reason}).encode() + b"\n")
+            conn.sendall(f"declined {reason}\n".encode())
             conn.close()
             return None
         command = request["argv"][0] if request["argv"] else None
@@ -317,7 +236,7 @@ def _accept(listener, identity, selector, jobs, todo, needs) -> _Job | None:
             _log(f"loaded for {command} in {seconds:.2f} s: {', '.join(missing)}")
         inherited = [listener.fileno(), selector.fileno(), 0]
         inherited += [fd for job in jobs.values() for fd in (job.conn.fileno(), job.pidfd)]
-        conn.sendall(json.dumps({"accepted": True}).encode() + b"\n")
+        conn.sendall(b"accepted\n")
         # The preloaded objects go to the collector's permanent generation: a child's garbage
         # collections then skip them instead of walking (and copying) every inherited page.
         gc.freeze()
@@ -352,14 +271,18 @@ def _read_request(conn: socket.socket) -> tuple[dict, list[int]]:
 
 
 def _parse_request(conn: socket.socket, data: bytes) -> dict:
-    while len(data) < _HEADER.size or len(data) < _HEADER.size + _HEADER.unpack_from(data)[0]:
-        if len(data) >= _HEADER.size and _HEADER.unpack_from(data)[0] > _MAX_REQUEST:
+    while len(data) < HEADER.size or len(data) < HEADER.size + HEADER.unpack_from(data)[0]:
+        if len(data) >= HEADER.size and HEADER.unpack_from(data)[0] > _MAX_REQUEST:
             raise ValueError("request too large")
         chunk = conn.recv(65536)
         if not chunk:
             raise ValueError("truncated request")
         data += chunk
-    request = json.loads(data[_HEADER.size : _HEADER.size + _HEADER.unpack_from(data)[0]])
+    text = data[HEADER.size : HEADER.size + HEADER.unpack_from(data)[0]]
+    try:  # a literal only: nothing in it is evaluated
+        request = ast.literal_eval(text.decode("utf-8"))
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError) as exc:
+        raise ValueError(f"not a request ({type(exc).__name__})") from None
     if not isinstance(request, dict) or not all(
         isinstance(request.get(key), kind)
         for key, kind in (("argv", list), ("cwd", str), ("env", dict))
@@ -439,7 +362,7 @@ def _finish(job: _Job, selector, code: int) -> None:
     try:
         if job.conn.fileno() in selector.get_map():
             selector.unregister(job.conn)
-        job.conn.sendall(json.dumps({"exit": code}).encode() + b"\n")
+        job.conn.sendall(f"exit {code}\n".encode())
     except OSError:
         pass  # the command is gone
     job.conn.close()

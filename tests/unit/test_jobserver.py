@@ -146,6 +146,38 @@ def test_a_fork_becomes_the_commands_process(tmp_path):
     assert (Path(cwd), env, argv) == (tmp_path, {"ONLY": "this"}, ["report", "--x"])
 
 
+def test_a_request_reaches_the_server_as_the_command_sent_it():
+    """Arguments and environment of any text (quotes, backslashes, newlines, non-ASCII, the
+    lone surrogates Python makes of undecodable bytes) are read back exactly."""
+    from ldn_evidence.jobclient import HEADER, encode_request
+
+    odd = ['it\'s "quoted"', "back\\slash\nnew line", "Müller–Ørsted 試験", "raw\udcff\udc80"]
+    request = {
+        "argv": ["report", *odd],
+        "cwd": "/tmp/x y",
+        "env": {f"K{i}": v for i, v in enumerate(odd)},
+    }
+    payload = encode_request(request)
+
+    class Conn:  # everything arrives in the first read
+        def recv(self, n):
+            raise AssertionError("read again")
+
+    assert jobserver._parse_request(Conn(), HEADER.pack(len(payload)) + payload) == request
+
+
+def test_a_command_hands_itself_over_without_importing_what_it_does_not_need():
+    """The client runs at the start of every job: no json, socket wrappers, typing or re."""
+    code = (
+        "import sys\n"
+        "import ldn_evidence.jobclient\n"
+        "unwanted = {'json', 're', 'socket', 'typing', 'enum', 'selectors', 'ast'}\n"
+        "print(sorted(unwanted & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_a_killed_command_takes_its_job_with_it(server, tmp_path):
     process, child = blocked_job(tmp_path, server.address)
     assert alive(child)
@@ -271,6 +303,11 @@ def test_malformed_requests_are_refused_and_the_server_keeps_serving(server, her
     assert send(struct.pack(">I", 5) + b"{not") == b""  # not JSON
     assert send(struct.pack(">I", 2**31) + b"{}") == b""  # too large
     assert send(struct.pack(">I", 2) + b"[]", fds=[0, 1, 2]) == b""  # not a request
+    call = b"__import__('os').system('touch hacked')"  # code, not a literal: never run
+    assert send(struct.pack(">I", len(call)) + call, fds=[0, 1, 2]) == b""
+    deep = b"[" * 10_000 + b"]" * 10_000
+    assert send(struct.pack(">I", len(deep)) + deep, fds=[0, 1, 2]) == b""
+    assert not (here / "hacked").exists()
     assert len(streams()) == before  # no stream of a refused request kept
     assert finished(command(args, here, server.address)) == finished(command(args, here))
     assert len(started_jobs(tmp_path)) == 2 and "request failed" in server_log(tmp_path)
