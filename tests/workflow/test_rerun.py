@@ -68,6 +68,7 @@ def test_removing_one_study_reruns_only_its_condition(project):
         ("effects/conversions.py", "effects"),
         ("io/tables.py", "ingest"),
         ("cli.py", "ingest"),
+        ("jobclient.py", "ingest"),
     ],
 )
 def test_changing_package_code_reruns_the_rules_that_run_it(project, module, start):

@@ -6,7 +6,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -323,69 +322,22 @@ def _package_dir():
     return Path(workflow.basedir) / "src" / "ldn_evidence"
 
 
-# Imports of another part of the package: ldn_evidence.X, ..X (from a subpackage), and
-# "from ldn_evidence import X, Y".
-_PACKAGE_IMPORT = re.compile(r"^\s*(?:from|import)\s+(?:ldn_evidence\.|\.\.)(\w+)", re.MULTILINE)
-_PACKAGE_IMPORT_NAMES = re.compile(r"^\s*from\s+ldn_evidence\s+import\s+([\w ,]+)$", re.MULTILINE)
-# The entry points every command goes through (jobserver: the process a workflow job runs in).
-_SHARED = ("__init__.py", "__main__.py", "cli.py", "jobserver.py")
-
-
-def _is_unit(path):
-    """A subpackage or a top-level module (other than the shared entry points)."""
-    if path.is_dir():
-        return (path / "__init__.py").is_file()
-    return path.suffix == ".py" and path.name not in _SHARED
-
-
-def _files(folder):
-    """Files under ``folder``, sorted, without caches."""
-    found = []
-    for path in sorted(folder.iterdir()):
-        if path.name != "__pycache__":
-            found += _files(path) if path.is_dir() else [path]
-    return found
-
-
 @functools.cache
-def _unit(name):
-    """(content hash, imported units) of one subpackage or top-level module (None: shared)."""
-    root = _package_dir()
-    if name is None:
-        tops = [p for p in sorted(root.iterdir()) if p.name != "__pycache__" and not _is_unit(p)]
-        files = [f for p in tops for f in (_files(p) if p.is_dir() else [p])]
-    else:
-        files = _files(root / name) if (root / name).is_dir() else [root / f"{name}.py"]
-    digest, imports = hashlib.sha256(), set()
-    for path in files:
-        content = path.read_bytes()
-        digest.update(b"\0".join([path.relative_to(root).as_posix().encode(), content, b""]))
-        if path.suffix == ".py":
-            text = content.decode("utf-8")
-            imports.update(_PACKAGE_IMPORT.findall(text))
-            for names in _PACKAGE_IMPORT_NAMES.findall(text):
-                imports.update(n.strip() for n in names.split(","))
-    return digest.hexdigest(), frozenset(imports)
+def _package_code():
+    from ldn_evidence.codeversion import PackageCode
+
+    return PackageCode(_package_dir(), Path(".snakemake") / "ldn-code-facts.json")
 
 
 @functools.cache
 def code_version(*units):
-    """A content hash of the package code a rule's command runs.
-
-    The named subpackages or top-level modules of ``ldn_evidence`` (e.g. ``"effects"``), every
-    one they import (followed from their imports), and the shared entry points (``cli``,
-    ``__init__``, ``__main__``, ``jobserver``, the schemas and other data files).
-    """
-    root = _package_dir()
-    names, todo = set(), list(units)
-    while todo:
-        name = todo.pop()
-        if name not in names and (_is_unit(root / name) or _is_unit(root / f"{name}.py")):
-            names.add(name)
-            todo += _unit(name)[1]
-    parts = [_unit(None)[0], *(f"{n}:{_unit(n)[0]}" for n in sorted(names))]
-    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
-    return f"ldn_evidence code {digest[:16]}"
+    """A content hash of the package code a rule's command runs
+    (:meth:`ldn_evidence.codeversion.PackageCode.version`): the named subpackages or
+    top-level modules, what they import, and the shared entry points and data files."""
+    code = _package_code()
+    version = code.version(*units)
+    code.save()
+    return version
 
 
 def config_json(section, default=None):
