@@ -17,6 +17,7 @@ import math
 import os
 import struct
 import textwrap
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -238,7 +239,9 @@ _FACE_OF: dict[int, Face] = {}
 
 
 @functools.cache
-def _font(faces: tuple[Face, ...], kerning_factor: int, last_resort: bool) -> ft2font.FT2Font:
+def _font(
+    faces: tuple[Face, ...], kerning_factor: int, last_resort: bool, thread: int
+) -> ft2font.FT2Font:
     """A font object for ``faces`` (the first, falling back through the others for glyphs it
     lacks), as matplotlib's ``get_font`` builds it, but reading its files from memory.
 
@@ -251,7 +254,8 @@ def _font(faces: tuple[Face, ...], kerning_factor: int, last_resort: bool) -> ft
 
     As in matplotlib, matplotlib's "Last Resort" font is the final fallback when
     ``font.enable_last_resort`` is set (it draws a box for a character no font has, with a
-    warning), and its symbol character map is the one used.
+    warning), and its symbol character map is the one used. Each thread has its own objects
+    (``thread``), as in matplotlib: a font object holds the state of its last use.
     """
 
     def load(face: Face, **options) -> ft2font.FT2Font:
@@ -302,6 +306,7 @@ def _font_of(faces: tuple[Face, ...]) -> ft2font.FT2Font:
         faces,
         matplotlib.rcParams["text.kerning_factor"],
         matplotlib.rcParams["font.enable_last_resort"],
+        threading.get_ident(),
     )
     font._set_transform(_IDENTITY, [0, 0])
     return font

@@ -167,3 +167,23 @@ def test_lines_of_text_are_laid_out_as_matplotlib_lays_them_out(fmt):
         assert extents(_mpl._Canvas) == extents(
             FigureCanvasAgg if fmt == "png" else FigureCanvasSVG
         )
+
+
+def test_threads_drawing_at_once_draw_what_matplotlib_draws():
+    """Each thread has its own font objects (a font object holds the size and text of its last
+    use): texts of several sizes drawn from four threads at once are matplotlib's pixels."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"{word} {i} −0.{i}7 [0.1{i}, 2.{i}3]" for i, word in enumerate(TEXTS * 3)]
+    props = [FontProperties(family=FONT, size=6.0 + i) for i in range(4)]
+    with style():
+        jobs = [[(s, prop, 3.3, 60.7, 0.0, True)] for s in texts for prop in props]
+        expected = [_pixels(RendererAgg, draws) for draws in jobs]
+        for _ in range(8):  # a race shows in some rounds (without own fonts: most runs)
+            _mpl._text_extent.cache_clear()
+            _mpl._text_glyphs.cache_clear()
+            _mpl._glyph_bitmap.cache_clear()
+            with ThreadPoolExecutor(4) as pool:
+                got = list(pool.map(lambda draws: _pixels(_mpl._Renderer, draws), jobs))
+            for draws, e, g in zip(jobs, expected, got, strict=True):
+                assert np.array_equal(e, g), draws[0][:2]
