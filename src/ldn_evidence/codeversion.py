@@ -32,6 +32,18 @@ _FORMAT = 1  # of the kept facts; another format is ignored
 _SETTLED_NS = 3_000_000_000
 
 
+def _well_formed(fact: object) -> bool:
+    """A kept fact as :meth:`PackageCode._fact` writes it: [stamp, hash, imported units]."""
+    return (
+        isinstance(fact, list)
+        and len(fact) == 3
+        and isinstance(fact[1], str)
+        and len(fact[1]) == 64
+        and isinstance(fact[2], list)
+        and all(isinstance(name, str) for name in fact[2])
+    )
+
+
 class PackageCode:
     """The code versions of one package source tree.
 
@@ -120,7 +132,7 @@ class PackageCode:
         info = path.stat()
         stamp = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
         kept = self._kept.get(name)
-        if isinstance(kept, list) and len(kept) == 3 and kept[0] == stamp:
+        if _well_formed(kept) and kept[0] == stamp:
             self._facts[name] = kept
             return kept[1], kept[2]
         content = path.read_bytes()

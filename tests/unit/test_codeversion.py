@@ -112,3 +112,15 @@ def test_a_kept_fact_for_a_file_that_is_gone_is_dropped(package, tmp_path, settl
     code.save()
     files = json.loads(kept.read_text())["files"]
     assert "lone.py" not in files and "new.py" in files
+
+
+def test_a_malformed_kept_fact_is_not_used(package, tmp_path, settled):
+    kept = tmp_path / "kept.json"
+    code = PackageCode(package, kept)
+    expected = code.version("a")
+    code.save()
+    data = json.loads(kept.read_text())
+    for name, fact in data["files"].items():
+        data["files"][name] = [fact[0], 7, None]  # the right stamp, nonsense facts
+    kept.write_text(json.dumps(data))
+    assert PackageCode(package, kept).version("a") == expected
