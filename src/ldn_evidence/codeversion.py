@@ -12,9 +12,9 @@ workflow (light: hashlib, json, re).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -88,13 +88,10 @@ class PackageCode:
         facts = {**self._kept, **self._facts}
         facts = {name: fact for name, fact in facts.items() if (self.root / name).is_file()}
         text = json.dumps({"format": _FORMAT, "files": facts}, sort_keys=True)
-        temporary = self._kept_path.with_name(f".{self._kept_path.name}.{os.getpid()}")
-        try:
-            self._kept_path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_text(text, encoding="utf-8")
-            os.replace(temporary, self._kept_path)
-        except OSError:
-            temporary.unlink(missing_ok=True)
+        from .io.atomic import atomic_write_text
+
+        with contextlib.suppress(OSError):
+            atomic_write_text(self._kept_path, text)
         self._new = False
 
     @staticmethod

@@ -465,14 +465,14 @@ def _font_metrics(
     """Two cached functions, in pixels at ``DPI``: a character's (advance, left ink edge,
     right ink edge), and the kerning between two characters.
 
-    The font object is asked of matplotlib at each use, not kept: matplotlib gives a forked
-    process its own (a kept one would read its file through a descriptor the forks share)."""
+    The font object is asked for at each use, not kept: each thread and each forked process
+    has its own (:func:`_font`)."""
     path = findfont(FontProperties(family=FONT, size=size, weight=weight))
 
     @functools.cache
     def glyph(char: str) -> tuple[float, float, float]:
         font = get_font(path)
-        font.set_size(size, DPI)  # the font object is matplotlib's, shared: set it each time
+        font.set_size(size, DPI)  # the font object is shared with the renderers: set it each time
         unhinted = font.load_char(ord(char), flags=LoadFlags.NO_HINTING)
         left = unhinted.horiBearingX / 64
         # hinting rounds advances to whole pixels, up for some glyphs: take the larger
@@ -529,7 +529,7 @@ def png_bytes(pixels: np.ndarray, dpi: float) -> bytes:
     Pillow, the usual writer, tries the five filters on every row, which for these figures
     costs three times the compression and, on their flat colours, gives larger files; these
     are written about four times faster and are about 5% smaller. Readers see the same pixels
-    and resolution Pillow writes (``tests/unit/plots/test_text_cache.py``).
+    and resolution Pillow writes (``tests/unit/plots/test_png.py``).
     """
     if pixels.dtype != np.uint8:
         raise ValueError(f"expected 8-bit pixels, got {pixels.dtype}")
