@@ -46,8 +46,21 @@ if TYPE_CHECKING:
 __all__ = ["ENV", "OFF", "available", "serve", "start"]
 
 _BASE = ("numpy", "pandas", "pyarrow", "pyarrow.parquet", "ldn_evidence.cli")
+#: Large imports in steps: ``matplotlib.figure`` alone imports for about 0.8 s, and a job that
+#: asks meanwhile waits until the step ends, whether or not it needs it (an import cannot be
+#: interrupted, and the server forks only between steps). Each step imports one heavy part of
+#: what the next one would (measured; none above about 0.2 s), so a job waits at most that.
+_SCIPY = ("scipy._lib._array_api", "scipy.special")  # the first imports numpy.testing and f2py
 _MPL = (
+    "PIL.Image",
+    "pyparsing",
     "matplotlib",
+    "matplotlib.patches",
+    "matplotlib.text",
+    "matplotlib.collections",
+    "matplotlib.image",
+    "matplotlib.axes._base",
+    "mpl_toolkits.mplot3d",  # imported by matplotlib.projections, whether used or not
     "matplotlib.figure",
     "matplotlib.font_manager",
     "matplotlib.backends.backend_agg",
@@ -65,7 +78,7 @@ PRELOAD = (  # in the order the jobs of a run need them: a job forks with what i
     "ldn_evidence.cli",
     "ldn_evidence.io.validate",
     "ldn_evidence.io.tables",
-    "scipy.special",
+    *_SCIPY,
     "ldn_evidence.effects.normalize",
     "ldn_evidence.analysis.plan",
     "ldn_evidence.analysis.run",
@@ -75,6 +88,7 @@ PRELOAD = (  # in the order the jobs of a run need them: a job forks with what i
     *_MPL,
     "ldn_evidence.plots",
     "ldn_evidence.plots.render:_drawing_version",  # hashes the plots source, for figure keys
+    "jinja2",
     "ldn_evidence.report.render:compile_templates",
 )
 
@@ -85,7 +99,7 @@ PRELOAD = (  # in the order the jobs of a run need them: a job forks with what i
 #: is imported by the job itself.
 _SCHEMAS = ("yaml", "jsonschema")
 _TABLES = (*_BASE, "ldn_evidence.io.tables")
-_EFFECTS = (*_TABLES, "scipy.special", "ldn_evidence.effects.normalize")
+_EFFECTS = (*_TABLES, *_SCIPY, "ldn_evidence.effects.normalize")
 _CERTAINTY = (*_TABLES, *_SCHEMAS, "ldn_evidence.certainty.output")
 NEEDS = {  # loaded in the order of PRELOAD, whatever the order here
     "validate": (*_BASE, *_SCHEMAS, "ldn_evidence.io.validate"),
@@ -107,7 +121,7 @@ NEEDS = {  # loaded in the order of PRELOAD, whatever the order here
         "ldn_evidence.plots",
         "ldn_evidence.plots.render:_drawing_version",
     ),
-    "report": (*_TABLES, "yaml", "ldn_evidence.report.render:compile_templates"),
+    "report": (*_TABLES, "yaml", "jinja2", "ldn_evidence.report.render:compile_templates"),
 }
 
 #: Settings of the server's own process that keep it single-threaded, so that forking it is
