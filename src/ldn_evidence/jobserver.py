@@ -46,10 +46,10 @@ if TYPE_CHECKING:
 __all__ = ["ENV", "OFF", "available", "serve", "start"]
 
 _BASE = ("numpy", "pandas", "pyarrow", "pyarrow.parquet", "ldn_evidence.cli")
-#: Large imports in steps: ``matplotlib.figure`` alone imports for about 0.8 s, and a job that
-#: asks meanwhile waits until the step ends, whether or not it needs it (an import cannot be
+#: scipy and matplotlib in steps: ``matplotlib.figure`` alone imports for about 0.8 s, and a job
+#: that asks meanwhile waits until the step ends, whether or not it needs it (an import cannot be
 #: interrupted, and the server forks only between steps). Each step imports one heavy part of
-#: what the next one would (measured; none above about 0.2 s), so a job waits at most that.
+#: what the next one would (measured: 0.02-0.25 s each), so a job waits at most that long.
 _SCIPY = ("scipy._lib._array_api", "scipy.special")  # the first imports numpy.testing and f2py
 _MPL = (
     "PIL.Image",
