@@ -27,12 +27,16 @@ def _positive_int(text: str) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from ldn_evidence.io.validate import validate_paths
+    from ldn_evidence.io.validate import validate_paths, validate_paths_known
 
-    issues, studies = validate_paths(args.paths)
+    if args.known_valid:
+        issues, files = validate_paths_known(args.paths, args.known_valid)
+    else:
+        issues, studies = validate_paths(args.paths)
+        files = list(studies)
     for issue in issues:
         print(issue, file=sys.stderr)
-    n_files = len(studies) + len({i.file for i in issues} - {str(p) for p in studies})
+    n_files = len({str(p) for p in files} | {i.file for i in issues})
     if issues:
         print(
             f"{len(issues)} problem(s) in {len({i.file for i in issues})} of {n_files} file(s)",
@@ -259,6 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check study files; report every problem at once")
     p.add_argument("paths", nargs="*", default=["data/raw"], help="files or folders (data/raw)")
+    p.add_argument(
+        "--known-valid",
+        metavar="FILE",
+        help="skip the files this JSON file lists as valid with their current content, and"
+        " list the files found valid there (the workflow keeps it in .snakemake/)",
+    )
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("ingest", help="validate one condition's study files and tabulate them")

@@ -424,7 +424,12 @@ def parse_study_text(raw: bytes, path: Path | str) -> dict[str, Any]:
 
 
 def read_study_file(path: Path | str) -> dict[str, Any]:
-    """Read and parse one study file (see :func:`parse_study_text`).
+    """Read and parse one study file (see :func:`read_study_bytes`, :func:`parse_study_text`)."""
+    return parse_study_text(read_study_bytes(path), path)
+
+
+def read_study_bytes(path: Path | str) -> bytes:
+    """The bytes of one study file, to parse with :func:`parse_study_text`.
 
     Only a regular file (or a symbolic link to one) is read, and never more than
     :data:`MAX_FILE_BYTES` of it.
@@ -445,10 +450,9 @@ def read_study_file(path: Path | str) -> dict[str, Any]:
         raise _too_large(path, info.st_size)
     try:
         with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
+            return handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise _file_issue(path, f"cannot be read: {exc.strerror}") from None
-    return parse_study_text(raw, path)
 
 
 # ---- finding study files and checking where they are ------------------------------------------

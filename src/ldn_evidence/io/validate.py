@@ -7,9 +7,12 @@ field, and says what was expected.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
+import hashlib
 import itertools
+import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -19,6 +22,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from ldn_evidence import vocab
+from ldn_evidence.io.atomic import atomic_write_text
 from ldn_evidence.io.studyfile import (
     FILE_RECORD,
     WHOLE_FILE,
@@ -27,12 +31,20 @@ from ldn_evidence.io.studyfile import (
     excerpt,
     find_study_files,
     kind,
+    parse_study_text,
+    read_study_bytes,
     read_study_file,
     show,
     study_schema,
 )
 
-__all__ = ["Issue", "config_problems", "validate_paths", "validate_study"]
+__all__ = [
+    "Issue",
+    "config_problems",
+    "validate_paths",
+    "validate_paths_known",
+    "validate_study",
+]
 
 #: Problems printed per file at most; the rest are counted in one line.
 MAX_ISSUES_PER_FILE = 50
@@ -478,20 +490,116 @@ def validate_paths(
             issues.append(exc.issue)
             continue
         studies[path] = data
-        found = validate_study(path, data)
-        study_id = data.get("id")
-        if isinstance(study_id, str):
-            if study_id in first_file_of_id:
-                found.append(
-                    Issue(
-                        str(path),
-                        f"study {excerpt(study_id)}",
-                        "id",
-                        f"{show(study_id)} is also the id of {first_file_of_id[study_id]} "
-                        "(expected study ids unique across all files)",
-                    )
-                )
-            else:
-                first_file_of_id[study_id] = path
-        issues.extend(found)
+        issues.extend(validate_study(path, data))
+        issues.extend(_duplicate_id(path, data.get("id"), first_file_of_id))
     return issues, studies
+
+
+def _duplicate_id(path: Path, study_id: Any, first_file_of_id: dict[str, Path]) -> list[Issue]:
+    """The problem of a study id an earlier file already has (and the id noted if new)."""
+    if not isinstance(study_id, str):
+        return []
+    if study_id not in first_file_of_id:
+        first_file_of_id[study_id] = path
+        return []
+    return [
+        Issue(
+            str(path),
+            f"study {excerpt(study_id)}",
+            "id",
+            f"{show(study_id)} is also the id of {first_file_of_id[study_id]} "
+            "(expected study ids unique across all files)",
+        )
+    ]
+
+
+_KNOWN_FORMAT = 1
+
+
+def validate_paths_known(
+    paths: Iterable[Path | str], known: Path | str
+) -> tuple[list[Issue], list[Path]]:
+    """The problems :func:`validate_paths` finds, with the files already found valid skipped.
+
+    ``known`` (a JSON file; the workflow keeps it in ``.snakemake/``) lists, by path, the
+    content hash (SHA-256) and study id of each file found valid, for one version of the
+    validation code (the package's ``io`` code and what it imports, schemas included: see
+    :mod:`ldn_evidence.codeversion`). A file whose path and bytes are listed is not parsed
+    again; every other file is validated as :func:`validate_paths` would, and added when
+    valid. Study ids are checked for uniqueness across all files every time. An unreadable,
+    foreign or outdated ``known`` file is ignored and replaced; one that cannot be written
+    only means validating every file again next time.
+
+    Returns the problems and the study files found (the count of files checked).
+    """
+    known = Path(known)
+    version = _validation_code_version()
+    try:
+        kept_text = known.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        kept_text = ""
+    valid = _known_valid(kept_text, version)
+    files = find_study_files(list(paths))
+    issues: list[Issue] = []
+    still_valid: dict[str, list[str]] = {}
+    first_file_of_id: dict[str, Path] = {}
+    for path in files:
+        try:
+            raw = read_study_bytes(path)
+        except StudyFileError as exc:
+            issues.append(exc.issue)
+            continue
+        digest = hashlib.sha256(raw).hexdigest()
+        entry = valid.get(str(path))
+        if entry is not None and entry[0] == digest:
+            study_id = entry[1]
+        else:
+            try:
+                data = parse_study_text(raw, path)
+            except StudyFileError as exc:
+                issues.append(exc.issue)
+                continue
+            found = validate_study(path, data)
+            issues.extend(found)
+            study_id = data.get("id")
+            if found or not isinstance(study_id, str):
+                issues.extend(_duplicate_id(path, study_id, first_file_of_id))
+                continue
+        still_valid[str(path)] = [digest, study_id]
+        issues.extend(_duplicate_id(path, study_id, first_file_of_id))
+    record = {"format": _KNOWN_FORMAT, "version": version, "valid": still_valid}
+    text = json.dumps(record, sort_keys=True)
+    if text != kept_text:
+        with contextlib.suppress(OSError):
+            known.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(known, text)
+    return issues, files
+
+
+def _validation_code_version() -> str:
+    """A hash of the code and schemas that decide whether a study file is valid."""
+    from ldn_evidence.codeversion import PackageCode
+
+    return PackageCode(Path(__file__).resolve().parents[1]).version("io")
+
+
+def _known_valid(text: str, version: str) -> dict[str, list[str]]:
+    """The valid files a kept list records for this ``version`` ({} if none or unusable)."""
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return {}
+    if not (
+        isinstance(record, dict)
+        and record.get("format") == _KNOWN_FORMAT
+        and record.get("version") == version
+        and isinstance(record.get("valid"), dict)
+    ):
+        return {}
+    return {
+        name: entry
+        for name, entry in record["valid"].items()
+        if isinstance(entry, list)
+        and len(entry) == 2
+        and all(isinstance(part, str) for part in entry)
+    }
