@@ -552,21 +552,18 @@ def validate_paths_known(
         digest = hashlib.sha256(raw).hexdigest()
         entry = valid.get(str(path))
         if entry is not None and entry[0] == digest:
-            study_id = entry[1]
+            found, study_id = [], entry[1]
         else:
             try:
                 data = parse_study_text(raw, path)
             except StudyFileError as exc:
                 issues.append(exc.issue)
                 continue
-            found = validate_study(path, data)
-            issues.extend(found)
-            study_id = data.get("id")
-            if found or not isinstance(study_id, str):
-                issues.extend(_duplicate_id(path, study_id, first_file_of_id))
-                continue
-        still_valid[str(path)] = [digest, study_id]
+            found, study_id = validate_study(path, data), data.get("id")
+        issues.extend(found)
         issues.extend(_duplicate_id(path, study_id, first_file_of_id))
+        if not found and isinstance(study_id, str):
+            still_valid[str(path)] = [digest, study_id]
     record = {"format": _KNOWN_FORMAT, "version": version, "valid": still_valid}
     text = json.dumps(record, sort_keys=True)
     if text != kept_text:
