@@ -72,10 +72,12 @@ def test_hostile_text_is_escaped(bundled_run, tmp_path):
     studies = pd.read_parquet(studies_path)
     hostile = '<script>alert("x")</script> & "quotes" \u202eevil'
     studies.loc[studies.id == "Bruun2024", "title"] = hostile
+    studies.loc[studies.id == "Bruun2024", "source_url"] = "data:text/html,<b>x</b>"
     studies.to_parquet(studies_path, index=False)
     members_path = work / "results" / "fibromyalgia" / "analysis_members.parquet"
     members = pd.read_parquet(members_path)
     members.loc[members.study_id == "Bruun2024", "source_quote"] = "<img src=x onerror=alert(1)>"
+    members.loc[members.study_id == "Bruun2024", "source_url"] = "javascript:alert(1)"
     members.to_parquet(members_path, index=False)
     out = work / "results" / "report"
     assert (
@@ -102,6 +104,10 @@ def test_hostile_text_is_escaped(bundled_run, tmp_path):
         "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;quotes&#34; \u202eevil" in html
     )
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    # addresses that are not web addresses are shown as text, never linked
+    assert not re.search(r'href="\s*(javascript|data):', html, re.IGNORECASE)
+    assert "source: javascript:alert(1)" in html
+    assert "source: data:text/html,&lt;b&gt;x&lt;/b&gt;" in html
 
 
 def test_ratios_are_shown_ldn_over_control():

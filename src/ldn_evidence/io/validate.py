@@ -138,6 +138,10 @@ def _one_of(allowed: list[str], what: str, word: Any, docs: str) -> str:
     return listed + _suggest(word, allowed)
 
 
+#: Schema patterns in words, for messages.
+_PATTERN_WORDS = {"^https?://[^\\s]+$": "a web address starting with https:// or http://"}
+
+
 def _schema_messages(
     error: ValidationError, docs: str = "docs/study-files.md"
 ) -> Iterator[tuple[list[Any], str]]:
@@ -174,7 +178,8 @@ def _schema_messages(
     elif rule == "const":
         yield path, f"{show(instance)} is not supported (expected {value})"
     elif rule == "pattern":
-        yield path, f"{show(instance)} has the wrong form (expected to match {value})"
+        wanted = _PATTERN_WORDS.get(value, f"to match {value}")
+        yield path, f"{show(instance)} has the wrong form (expected {wanted})"
     elif rule in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         sign = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">"}.get(rule, "<")
         yield path, f"{show(instance)} is out of range (expected a value {sign} {value})"

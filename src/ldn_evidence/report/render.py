@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from importlib.metadata import distribution, version
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 import pandas as pd
@@ -42,6 +43,19 @@ def installed_version(package: str) -> str:
     return version(package)
 
 
+def web_url(url: Any) -> str | None:
+    """``url`` if it is a web address (http or https with a host), else None.
+
+    Study files are validated to hold web addresses only; this keeps any other address
+    (``javascript:``, ``data:``, a bare path) out of the report's links even if a table was
+    written some other way.
+    """
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
 def environment(kind: str = "html"):
     """Jinja2 environment: autoescaping on for every template (hostile text stays text), or,
     for ``kind="markdown"``, off."""
@@ -62,6 +76,7 @@ def environment(kind: str = "html"):
         label=lambda s: str(s).replace("_", " ") if s is not None else "–",
         symbols=lambda c: SYMBOLS.get(str(c), ""),
         md=lambda s: "–" if s is None else str(s).replace("|", "\\|").replace("\n", " "),
+        web_url=web_url,
         pct=lambda x: "–" if x is None or not math.isfinite(float(x)) else f"{float(x):.0f}%",
     )
     env.globals.update(

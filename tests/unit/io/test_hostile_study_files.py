@@ -21,6 +21,7 @@ from ldn_evidence.io.studyfile import (
     MAX_FILE_BYTES,
     CParser,
     read_study_file,
+    show,
     study_schema,
 )
 
@@ -293,6 +294,22 @@ def test_a_required_field_left_empty(tmp_path, capsys):
     _, err, _ = run_validate(tmp_path, capsys)
     assert err[0] == (
         "fibromyalgia/Test2020.yaml: study Test2020: source.url: an empty value (expected text)"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "data:text/html,<b>x</b>", "www.example.org", "https://a b", ""],
+)
+def test_a_source_that_is_not_a_web_address(tmp_path, capsys, url):
+    study = minimal_study()
+    study["source"]["url"] = url
+    write(tmp_path, study)
+    code, err, _ = run_validate(tmp_path, capsys)
+    assert code == 1
+    assert err[0] == (
+        f"fibromyalgia/Test2020.yaml: study Test2020: source.url: {show(url)} has the wrong form"
+        " (expected a web address starting with https:// or http://)"
     )
 
 

@@ -30,3 +30,24 @@ def test_html_escapes_and_markdown_does_not():
     assert environment("markdown").from_string("{{ x }}").render(x="<b>") == "<b>"
     with pytest.raises(ValueError, match="unknown kind"):
         environment("pdf")
+
+
+@pytest.mark.parametrize(
+    ("url", "linked"),
+    [
+        ("https://pubmed.ncbi.nlm.nih.gov/23359310/", "https://pubmed.ncbi.nlm.nih.gov/23359310/"),
+        (" http://example.org/a?b=1 ", "http://example.org/a?b=1"),
+        ("HTTPS://EXAMPLE.ORG", "HTTPS://EXAMPLE.ORG"),
+        ("javascript:alert(1)", None),
+        ("JavaScript://example.org/%0aalert(1)", None),
+        ("data:text/html,<b>x</b>", None),
+        ("https:///no-host", None),
+        ("//example.org/protocol-relative", None),
+        ("results/report/index.html", None),
+        ("", None),
+        (None, None),
+        (float("nan"), None),
+    ],
+)
+def test_only_web_addresses_are_linked(url, linked):
+    assert render.web_url(url) == linked
