@@ -222,6 +222,32 @@ def _assumed_risk(members: list[dict[str, Any]]) -> float:
     return events / total if total else math.nan
 
 
+def absolute_text(control_risk: float, rr: float, rr_low: float, rr_high: float) -> str:
+    """Risks per 1,000 with control and with LDN from an assumed control risk and a risk ratio
+    (LDN over control) with its interval: the LDN risk is the control risk times the ratio
+    (Cochrane Handbook 14.1.5.1).
+
+    A risk cannot exceed 1,000 per 1,000, but a wide interval times the control risk can; such
+    a limit is shown as 1,000 and said to be capped.
+    """
+    capped = False
+
+    def per_1000(ratio: float) -> str:
+        nonlocal capped
+        risk = control_risk * ratio
+        if risk > 1:
+            capped, risk = True, 1.0
+        return f"{1000 * risk:,.0f}"
+
+    text = (
+        f"{per_1000(1.0)} per 1,000 with control; {per_1000(rr)} per 1,000 with LDN "
+        f"({per_1000(rr_low)} to {per_1000(rr_high)})"
+    )
+    if capped:
+        text += "; capped at 1,000: the risk ratio times the control risk exceeds 1"
+    return text
+
+
 #: GRADE domains as the certainty table names them, with their labels.
 GRADE_DOMAINS = {
     "risk_of_bias": "Risk of bias",
@@ -327,10 +353,7 @@ def condition_data(condition: str, results: Path, processed: Path) -> ConditionD
             acr = _assumed_risk(mem)
             if math.isfinite(acr):
                 rr = oriented(main, measure, ("estimate", "ci_low", "ci_high"))
-                entry["absolute"] = (
-                    f"{1000 * acr:.0f} per 1,000 with control; {1000 * acr * rr[0]:.0f} per 1,000 "
-                    f"with LDN ({1000 * acr * rr[1]:.0f} to {1000 * acr * rr[2]:.0f})"
-                )
+                entry["absolute"] = absolute_text(acr, *rr)
         analysis_list.append(entry)
     analysis_list.sort(
         key=lambda a: (vocab.STRATA.index(a["stratum"]), -a.get("k", 0), a["analysis_id"])
