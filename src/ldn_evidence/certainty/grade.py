@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -248,6 +249,18 @@ def rate_inconsistency(row: Mapping, members: pd.DataFrame, rules: CertaintyRule
     return DomainRating(level, f"{_WORD[level]}: " + "; ".join(parts))
 
 
+def analysis_scale_name(measure: str, better_direction: Any) -> str:
+    """The analysis scale in words. Estimates are harmonised (positive = better with LDN), so
+    the log ratio of an outcome where fewer is better is that of control over LDN: a log RR of
+    1.08 there is an RR of 0.34 with LDN, not 2.9."""
+    if measure == "PLO":
+        return "logit proportion"
+    if measure in ("RR", "OR"):
+        arms = "control vs LDN" if better_direction == "lower" else "LDN vs control"
+        return f"log {measure}, {arms} (positive = better with LDN)"
+    return f"{measure} (positive = better with LDN)"
+
+
 def assessed_scale(row: Mapping, rules: CertaintyRules) -> AssessedScale:
     """The analysis scale, or the familiar scale (``familiar_*`` columns) when a familiar
     threshold matches its unit."""
@@ -257,9 +270,8 @@ def assessed_scale(row: Mapping, rules: CertaintyRules) -> AssessedScale:
     if familiar is not None and all(math.isfinite(v) for v in fam):
         return AssessedScale(str(row.get("reference_sd_unit")), *fam, familiar)
     measure = str(row.get("measure"))
-    name = {"RR": "log RR", "OR": "log OR", "PLO": "logit proportion"}.get(measure, measure)
     return AssessedScale(
-        name,
+        analysis_scale_name(measure, row.get("better_direction")),
         _f(row.get("estimate")),
         _f(row.get("ci_low")),
         _f(row.get("ci_high")),

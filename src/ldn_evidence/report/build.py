@@ -190,6 +190,20 @@ def _changes_conclusion(main: Mapping[str, Any], other: Mapping[str, Any]) -> bo
     return excludes(main) != excludes(other) or sign(main) != sign(other)
 
 
+def important_benefit_text(important: float, measure: str, better_direction: Any) -> str:
+    """The event "the effect is an important benefit" on the scale the report shows.
+
+    ``important`` is on the harmonised analysis scale (positive = better with LDN), where the
+    posterior probability of exceeding it is computed. Ratios are shown LDN over control
+    (:func:`oriented`), so for an outcome where fewer is better, a harmonised log RR above
+    log(1.25) is an RR below 0.80.
+    """
+    shown = natural(important, measure)
+    if measure in RATIO_MEASURES and better_direction == "lower":
+        return f"{measure} below {fmt(1 / shown)}"
+    return f"{measure} above {fmt(shown)}"
+
+
 def _bayes_text(main: Mapping[str, Any], bayes: Mapping[str, Any] | None, measure: str):
     """The Bayesian summary in words, for analyses of comparisons with few studies."""
     if bayes is None or bayes.get("scenario_status") != "ok" or measure == "PLO":
@@ -200,9 +214,8 @@ def _bayes_text(main: Mapping[str, Any], bayes: Mapping[str, Any] | None, measur
     )
     important = _num(bayes.get("bayes_important"))
     if math.isfinite(important):
-        shown = natural(important, measure)
         text += (
-            f"; P(effect beyond {fmt(shown)}) = "
+            f"; P({important_benefit_text(important, measure, main.get('better_direction'))}) = "
             f"{100 * _num(bayes.get('bayes_prob_above_important')):.0f}%"
         )
     return {
