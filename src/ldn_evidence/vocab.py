@@ -4,6 +4,9 @@ The JSON schema in ``workflow/schemas/study.schema.yaml`` lists the same values;
 keeps the two in step, so adding a value means adding it in both places.
 """
 
+#: LDN doses above this (mg/day) are outside the low-dose range the review is about.
+LDN_MAX_DOSE_MG = 4.5
+
 #: Conditions the review covers; each is a folder under ``data/raw/``.
 CONDITIONS = ("fibromyalgia", "crohns_disease", "multiple_sclerosis", "long_covid")
 

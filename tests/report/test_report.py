@@ -46,11 +46,47 @@ def test_report_is_self_contained(bundled_run):
     assert "@import" not in html
 
 
+def thin_section(html):
+    return re.sub(r"\s+", " ", html.split('id="thin-evidence"')[1].split("</section>")[0])
+
+
 def test_thin_evidence_is_stated(bundled_run):
     html = html_of(bundled_run)
-    assert "Where the evidence is thin" in html
-    assert "were read from abstracts" in html
-    assert "6 mg/day" in html
+    thin = thin_section(html)
+    assert "Where the evidence is thin" in thin
+    assert "were read from abstracts" in thin
+    # named from the study tables: every included study above 4.5 mg/day or with a
+    # co-intervention, in the HTML and in the Markdown summary
+    assert "2 included studies used more than 4.5 mg/day" in thin
+    assert '<a href="#s-Bruun2024">Bruun2024</a> (Fibromyalgia, 6.0 mg/day)' in thin
+    assert "P418_2014_IBDCaseSeries</a> (Crohn&#39;s disease, 5.0 mg/day)" in thin
+    assert "Isman2024</a> (Long COVID: NAD+ iontophoresis patches)" in thin
+    assert "10 included studies have no daily dose in mg on record" in thin
+    markdown = (bundled_run / "results" / "report" / "summary.md").read_text(encoding="utf-8")
+    assert "P418_2014_IBDCaseSeries (Crohn's disease, 5.0 mg/day)" in markdown
+    assert "LDN with a co-intervention: Isman2024 (Long COVID: NAD+ iontophoresis patches)." in (
+        markdown
+    )
+
+
+def test_thin_evidence_follows_the_study_tables(bundled_run, tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(bundled_run / "results", work / "results")
+    shutil.copytree(bundled_run / "data", work / "data")
+    path = work / "data" / "processed" / "fibromyalgia" / "studies.parquet"
+    studies = pd.read_parquet(path)
+    studies.loc[studies.id == "Bruun2024", "dose_mg_per_day"] = 4.5
+    studies.loc[studies.id == "Younger2013", "co_interventions"] = "graded exercise"
+    studies.to_parquet(path, index=False)
+    out = work / "results" / "report"
+    args = ["report", "--conditions", "fibromyalgia", "--results-dir", str(work / "results")]
+    args += ["--processed-dir", str(work / "data" / "processed"), "--out-dir", str(out)]
+    assert main([*args, "--config", str(bundled_run / "config" / "config.yaml")]) == 0
+    thin = thin_section((out / "index.html").read_text(encoding="utf-8"))
+    assert "No included study used more than 4.5 mg/day." in thin
+    assert "1 included study gave LDN with a co-intervention" in thin
+    assert "Younger2013</a> (Fibromyalgia: graded exercise)" in thin
+    assert "Isman2024" not in thin  # long COVID was not rendered
 
 
 def test_markdown_summary_has_the_numbers_of_the_html(bundled_run):

@@ -26,7 +26,6 @@ from ldn_evidence.meta import POOL_FIELDS, pool
 SENSITIVITY_CORRELATIONS = (0.3, 0.7)
 #: Estimators of the estimator-swap scenarios (DerSimonian-Laird, Paule-Mandel, common effect).
 SENSITIVITY_ESTIMATORS = ("DL", "PM", "EE")
-LDN_MAX_DOSE_MG = 4.5
 
 _SCALE_LABEL = {
     "SMD": "Standardized mean difference (Hedges' g)",

@@ -46,9 +46,6 @@ from ldn_evidence.effects.direction import DIRECTION_CONVENTION, harmonise_effec
 from ldn_evidence.effects.escalc import ZERO_CELL_RULES, escalc
 from ldn_evidence.effects.types import EffectEstimate
 
-#: LDN doses above this (mg/day) are outside the low-dose range the review is about.
-LDN_MAX_DOSE_MG = 4.5
-
 RANDOMIZED_BETWEEN = "randomized_between_arm"
 NONRANDOMIZED_BETWEEN = "nonrandomized_between_arm"
 WITHIN_GROUP = "within_group_pre_post"
@@ -1190,7 +1187,7 @@ def _base_columns(row: Mapping[str, Any], study: Mapping[str, Any], order: int) 
         "stratum": stratum,
         "population_scope": row["population_scope"],
         "dose_mg_per_day": dose,
-        "dose_above_ldn_range": bool(dose > LDN_MAX_DOSE_MG) if _has(dose) else False,
+        "dose_above_ldn_range": bool(dose > vocab.LDN_MAX_DOSE_MG) if _has(dose) else False,
         "co_interventions": study.get("co_interventions"),
         "rob_overall": study.get("rob_overall"),
         "inclusion_status": study.get("inclusion_status"),
@@ -1307,7 +1304,7 @@ def method_record(settings: EffectSettings) -> dict[str, Any]:
             "per measure: the trial's own adjusted/model-based between-group estimate first "
             "when effects.prefer = adjusted (Cochrane Handbook 10.5.2), then the best tier"
         ),
-        "ldn_max_dose_mg": LDN_MAX_DOSE_MG,
+        "ldn_max_dose_mg": vocab.LDN_MAX_DOSE_MG,
         "versions": {
             package: version(package)
             for package in ("ldn-evidence", "numpy", "scipy", "pandas", "pyarrow")

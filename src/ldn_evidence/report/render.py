@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from ldn_evidence.io.atomic import atomic_write_text
 from ldn_evidence.report import build
+from ldn_evidence.vocab import LDN_MAX_DOSE_MG
 
 SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very_low": "⊕◯◯◯"}
 STRATUM_TITLES = {
@@ -88,6 +89,28 @@ def environment(kind: str = "html"):
     return env
 
 
+def thin_evidence(data: Sequence[build.ConditionData]) -> dict[str, Any]:
+    """The included studies the report must name where it says the evidence is thin: doses
+    above the low-dose range, co-interventions, and no daily dose in mg, from the study tables
+    (each is also flagged where it enters an analysis, by the certainty rules)."""
+    above, co, unknown = [], [], []
+    for d in data:
+        for s in d.studies:
+            dose = build._num(s.get("dose_mg_per_day"))
+            if not math.isfinite(dose):
+                unknown.append(s["id"])
+            elif dose > LDN_MAX_DOSE_MG:
+                above.append({"id": s["id"], "condition": d.title, "dose": dose})
+            if s.get("co_interventions"):
+                co.append({"id": s["id"], "condition": d.title, "what": s["co_interventions"]})
+    return {
+        "ldn_max_dose": LDN_MAX_DOSE_MG,
+        "above_dose": above,
+        "co_interventions": co,
+        "dose_unknown": unknown,
+    }
+
+
 def context(
     conditions: Sequence[str],
     results: Path,
@@ -125,6 +148,7 @@ def context(
                 {"condition": condition, **r} for r in records if r["change"] != "unchanged"
             ]
     return {
+        **thin_evidence(data),
         "changes": changes,
         "changed": changed,
         "conditions": data,
