@@ -38,6 +38,11 @@ def test_report_has_contents_sections_and_provenance(bundled_run):
         assert f'href="#s-{study}"' in section
     assert "t_from_p_value" in section and "r = 0.5 (config)" in section
     assert "The median difference for SPIR scores was -0.33" in section
+    # a second quote (here the one with the numbers used) and where in the source it was read
+    assert "<q>corresponding to a between-group difference of -0·34 (-0·95 to 0·27" in section
+    assert "<q>with an adjusted between-group difference of 0.49 (p = 0.236, d = 0.19)</q>" in (
+        section
+    )
 
 
 def test_report_is_self_contained(bundled_run):
@@ -114,6 +119,7 @@ def test_hostile_text_is_escaped(bundled_run, tmp_path):
     members = pd.read_parquet(members_path)
     members.loc[members.study_id == "Bruun2024", "source_quote"] = "<img src=x onerror=alert(1)>"
     members.loc[members.study_id == "Bruun2024", "source_url"] = "javascript:alert(1)"
+    members.loc[members.study_id == "Bruun2024", "source_location"] = "Table 2 <b>"
     members.to_parquet(members_path, index=False)
     out = work / "results" / "report"
     assert (
@@ -142,7 +148,7 @@ def test_hostile_text_is_escaped(bundled_run, tmp_path):
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     # addresses that are not web addresses are shown as text, never linked
     assert not re.search(r'href="\s*(javascript|data):', html, re.IGNORECASE)
-    assert "source: javascript:alert(1)" in html
+    assert "Table 2 &lt;b&gt; · source: javascript:alert(1)" in html
     assert "source: data:text/html,&lt;b&gt;x&lt;/b&gt;" in html
 
 

@@ -720,6 +720,8 @@ _MEMBER_COLUMNS = [
     "selection_reason",
     "source_url",
     "source_quote",
+    "source_quote2",
+    "source_location",
 ]
 
 
