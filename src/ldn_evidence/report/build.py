@@ -80,6 +80,28 @@ def effect_text(
     return f"{fmt(e)} ({fmt(a)} to {fmt(b)})"
 
 
+#: A member's observed proportion and its Wilson interval.
+PROPORTION_KEYS = ("proportion", "proportion_ci_low", "proportion_ci_high")
+
+
+def member_effect_text(member: Mapping[str, Any], measure: str, better_direction: Any) -> str:
+    """One study's effect as its row in "Where the numbers come from" shows it.
+
+    A single-arm proportion is shown as observed, events / n with its Wilson score interval
+    (as the forest plot and the assumptions say), not back-transformed from the logit, whose
+    interval, with 0.5 added to an empty cell, is a different one: 0 of 9 is 0% (0% to 30%),
+    not 5% (0% to 47%). Other effects on the analysis scale (:func:`effect_text`).
+    """
+    p, low, high = (_num(member.get(k)) for k in PROPORTION_KEYS)
+    if measure == "PLO" and all(math.isfinite(v) for v in (p, low, high)):
+        counts = ""
+        events, n = _num(member.get("events_ldn")), _num(member.get("n_ldn"))
+        if math.isfinite(events) and math.isfinite(n):
+            counts = f", {events:.0f}/{n:.0f}"
+        return f"{100 * p:.0f}% ({100 * low:.0f}% to {100 * high:.0f}%{counts}, Wilson)"
+    return effect_text(dict(member, better_direction=better_direction), measure, est="yi")
+
+
 def interval_text(row: Mapping[str, Any], measure: str, lo="pi_low", hi="pi_high") -> str:
     """ "−0.64 to 0.91": an interval alone (a prediction interval, say)."""
     _, a, b = oriented(row, measure, ("estimate", lo, hi))

@@ -83,6 +83,7 @@ def environment(kind: str = "html"):
     env.globals.update(
         STRATUM_TITLES=STRATUM_TITLES,
         effect_text=build.effect_text,
+        member_effect_text=build.member_effect_text,
         interval_text=build.interval_text,
         GRADE_DOMAINS=build.GRADE_DOMAINS,
     )

@@ -3,7 +3,7 @@ shows them (ratios LDN over control)."""
 
 import pytest
 
-from ldn_evidence.report.build import absolute_text, important_benefit_text
+from ldn_evidence.report.build import absolute_text, important_benefit_text, member_effect_text
 
 
 def test_ldn_risk_is_the_control_risk_times_the_ratio():
@@ -40,3 +40,25 @@ def test_an_important_benefit_on_the_ratio_scale_shown(measure, better, text):
 
 def test_an_important_benefit_on_a_harmonised_difference_scale():
     assert important_benefit_text(0.2, "SMD", "lower") == "SMD above 0.20"
+
+
+def test_a_single_arm_proportion_is_shown_as_observed_with_its_wilson_interval():
+    # AJG2011: 0 of 9 in remission; the logit with 0.5 added would read 5% (0% to 47%)
+    member = {
+        "yi": -2.944439,
+        "ci_low": -5.788,
+        "ci_high": -0.1006,
+        "proportion": 0.0,
+        "proportion_ci_low": 0.0,
+        "proportion_ci_high": 0.299145,
+        "events_ldn": 0,
+        "n_ldn": 9,
+    }
+    assert member_effect_text(member, "PLO", None) == "0% (0% to 30%, 0/9, Wilson)"
+
+
+def test_other_members_are_shown_on_the_analysis_scale():
+    member = {"yi": 0.5, "ci_low": 0.1, "ci_high": 0.9, "proportion": None}
+    assert member_effect_text(member, "SMD", "lower") == "0.50 (0.10 to 0.90)"
+    # a harmonised log RR of a fewer-is-better outcome, shown LDN over control
+    assert member_effect_text(member, "RR", "lower") == "0.61 (0.41 to 0.90)"
