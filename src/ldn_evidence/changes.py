@@ -223,8 +223,9 @@ def render_markdown(by_condition: Mapping[str, Sequence[Mapping[str, Any]]], bas
     lines = [
         "# What this run changed",
         "",
-        f"Compared with: {baseline}. Estimates on the analysis scale (log for ratios, logit",
-        "for proportions; positive = better with LDN).",
+        f"Compared with: {baseline}. Estimates on the analysis scale: differences and log",
+        "ratios with positive = better with LDN; proportions without a comparator as the logit",
+        "of the proportion (positive = more than half).",
         "",
     ]
     changed = [

@@ -226,13 +226,27 @@ def important_benefit_text(important: float, measure: str, better_direction: Any
     return f"{measure} above {fmt(shown)}"
 
 
+#: Strata whose effects are changes from baseline without a comparator.
+WITHIN_GROUP_STRATA = frozenset({"within_group_pre_post", "observational_before_after"})
+
+
+def bayes_event(stratum: Any) -> str:
+    """What a positive effect is, in words. Without a comparator a positive change from
+    baseline is an improvement while taking LDN, not evidence that it is better than anything
+    else (regression to the mean, natural course, co-interventions)."""
+    if stratum in WITHIN_GROUP_STRATA:
+        return "improved from baseline, no comparator"
+    return "better with LDN"
+
+
 def _bayes_text(main: Mapping[str, Any], bayes: Mapping[str, Any] | None, measure: str):
     """The Bayesian summary in words, for analyses of comparisons with few studies."""
     if bayes is None or bayes.get("scenario_status") != "ok" or measure == "PLO":
         return None
+    event = bayes_event(main.get("stratum"))
     text = (
         f"posterior median {effect_text(bayes, measure)} ({bayes['scenario_label']}); "
-        f"P(better with LDN) = {100 * _num(bayes.get('bayes_prob_positive')):.0f}%"
+        f"P({event}) = {100 * _num(bayes.get('bayes_prob_positive')):.0f}%"
     )
     important = _num(bayes.get("bayes_important"))
     if math.isfinite(important):
@@ -242,6 +256,7 @@ def _bayes_text(main: Mapping[str, Any], bayes: Mapping[str, Any] | None, measur
         )
     return {
         "text": text,
+        "event": event,
         "prob": _num(main.get("bayes_prob_positive")),
         "show_in_sof": math.isfinite(_num(main.get("bayes_prob_positive"))),
     }

@@ -3,7 +3,12 @@ shows them (ratios LDN over control)."""
 
 import pytest
 
-from ldn_evidence.report.build import absolute_text, important_benefit_text, member_effect_text
+from ldn_evidence.report.build import (
+    absolute_text,
+    bayes_event,
+    important_benefit_text,
+    member_effect_text,
+)
 
 
 def test_ldn_risk_is_the_control_risk_times_the_ratio():
@@ -62,3 +67,17 @@ def test_other_members_are_shown_on_the_analysis_scale():
     assert member_effect_text(member, "SMD", "lower") == "0.50 (0.10 to 0.90)"
     # a harmonised log RR of a fewer-is-better outcome, shown LDN over control
     assert member_effect_text(member, "RR", "lower") == "0.61 (0.41 to 0.90)"
+
+
+@pytest.mark.parametrize(
+    ("stratum", "event"),
+    [
+        ("randomized_between_arm", "better with LDN"),
+        ("nonrandomized_between_arm", "better with LDN"),
+        # no comparator: an improvement while taking LDN, not "better with LDN"
+        ("within_group_pre_post", "improved from baseline, no comparator"),
+        ("observational_before_after", "improved from baseline, no comparator"),
+    ],
+)
+def test_what_a_positive_effect_is_called(stratum, event):
+    assert bayes_event(stratum) == event
