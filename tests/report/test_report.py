@@ -45,6 +45,22 @@ def test_report_has_contents_sections_and_provenance(bundled_run):
     )
 
 
+def test_a_pooled_proportion_says_what_its_p_value_tests(bundled_run):
+    html = html_of(bundled_run)
+    section = html.split('id="a-cd_remission_prop_plo"')[1].split("</article>")[0]
+    assert "(against a proportion of 50%: there is no comparator)" in section
+    pooled_ratio = html.split('id="a-fm_response_rct_rr"')[1].split("</article>")[0]
+    assert "against a proportion" not in pooled_ratio
+
+
+def test_the_contents_follow_the_page(bundled_run):
+    html = html_of(bundled_run)
+    toc = html.split('id="contents"')[1].split("</nav>")[0]
+    listed = re.findall(r'href="#([a-z_-]+)"', toc)
+    sections = [t for t in listed if f'id="{t}"' in html]
+    assert sections == sorted(sections, key=lambda t: html.index(f'id="{t}"'))
+
+
 def test_report_is_self_contained(bundled_run):
     html = html_of(bundled_run)
     assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)="(https?:)?//', html)

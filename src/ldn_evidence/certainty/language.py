@@ -140,10 +140,9 @@ def _uncontrolled(level, outcome, measure, estimate, ci_low, ci_high) -> str:
     words = {"high": "high", "moderate": "moderate", "low": "low", "very_low": "very low"}[level]
     if measure == "PLO":
         p, lo, hi = (100 / (1 + math.exp(-x)) for x in (estimate, ci_low, ci_high))
-        seen = (
-            f"{outcome} was recorded in about {p:.0f}% of people taking LDN "
-            f"(95% CI {lo:.0f}% to {hi:.0f}%)"
-        )
+        share = f"recorded in about {p:.0f}% of people taking LDN (95% CI {lo:.0f}% to {hi:.0f}%)"
+        # "it was" / "<outcome>:": outcome names are nouns of either number ("dropouts")
+        seen = f"it was {share}" if level == "very_low" else f"{outcome}: {share}"
     else:
         direction = "better" if estimate > 0 else "worse" if estimate < 0 else "unchanged"
         seen = (

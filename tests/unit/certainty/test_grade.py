@@ -538,3 +538,19 @@ def test_uncontrolled_results_are_never_an_effect_of_ldn():
         stratum="single_arm_proportion",
     )
     assert "about 50% of people taking LDN" in prop and "not an effect of LDN" in prop
+    assert prop.startswith("Remission: recorded in about 50% of people taking LDN (95% CI 38%")
+    # plural outcome names read right: no "dropouts was recorded"
+    dropouts = say(
+        "very_low",
+        -2.0,
+        -2.9,
+        -1.1,
+        title="Dropouts: proportion of LDN-treated participants",
+        domain="adverse_events",
+        measure="PLO",
+        stratum="single_arm_proportion",
+    )
+    assert dropouts == (
+        "The evidence is very uncertain about the effect of LDN on dropouts: it was recorded in "
+        "about 12% of people taking LDN (95% CI 5% to 25%), with no comparison group."
+    )
