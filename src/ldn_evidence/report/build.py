@@ -56,6 +56,18 @@ def fmt(value: Any, digits: int = 2) -> str:
     return "0." + "0" * digits if text in ("-0." + "0" * digits,) else text.replace("-", "−")
 
 
+def fmt_effect(value: Any) -> str:
+    """An effect or a limit of its interval: two decimals, or as many more (up to four) as a
+    value that is not zero needs not to read as zero. A lower limit of -0.002 shown as "0.00"
+    would seem to touch no effect from above; it is shown as "−0.002"."""
+    x = _num(value)
+    for digits in (2, 3, 4):
+        text = fmt(x, digits)
+        if x == 0 or not math.isfinite(x) or text.strip("−0.") != "":
+            return text
+    return text
+
+
 def oriented(row: Mapping[str, Any], measure: str, keys: Sequence[str]) -> list[float]:
     """Values on the scale people read. Ratios are shown as LDN over control: the harmonised
     log ratio of a lower-is-better outcome (e.g. adverse events) is turned back, so RR < 1
@@ -77,7 +89,7 @@ def effect_text(
         return "–"
     if measure == "PLO":
         return f"{100 * e:.0f}% ({100 * a:.0f}% to {100 * b:.0f}%)"
-    return f"{fmt(e)} ({fmt(a)} to {fmt(b)})"
+    return f"{fmt_effect(e)} ({fmt_effect(a)} to {fmt_effect(b)})"
 
 
 #: A member's observed proportion and its Wilson interval.
@@ -109,7 +121,7 @@ def interval_text(row: Mapping[str, Any], measure: str, lo="pi_low", hi="pi_high
         return "–"
     if measure == "PLO":
         return f"{100 * a:.0f}% to {100 * b:.0f}%"
-    return f"{fmt(a)} to {fmt(b)}"
+    return f"{fmt_effect(a)} to {fmt_effect(b)}"
 
 
 def ratio_note(row: Mapping[str, Any], measure: str) -> str:

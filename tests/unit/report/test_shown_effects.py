@@ -6,6 +6,7 @@ import pytest
 from ldn_evidence.report.build import (
     absolute_text,
     bayes_event,
+    effect_text,
     important_benefit_text,
     member_effect_text,
 )
@@ -81,3 +82,12 @@ def test_other_members_are_shown_on_the_analysis_scale():
 )
 def test_what_a_positive_effect_is_called(stratum, event):
     assert bayes_event(stratum) == event
+
+
+def test_a_limit_that_is_not_zero_does_not_read_as_zero():
+    # MS cognition: SMD 0.26, lower limit -0.002 (p = 0.052)
+    row = {"estimate": 0.255, "ci_low": -0.0021, "ci_high": 0.512}
+    assert effect_text(row, "SMD") == "0.26 (−0.002 to 0.51)"
+    assert effect_text({"estimate": 0.0, "ci_low": -0.4, "ci_high": 0.4}, "SMD") == (
+        "0.00 (−0.40 to 0.40)"
+    )
