@@ -217,6 +217,10 @@ def _sorted_positions(frame: pd.DataFrame, by: tuple[str, ...]) -> list[int]:
     return sorted(range(len(frame)), key=key)
 
 
+#: Designs in which every participant is in both arms.
+CROSSOVER_DESIGNS = ("crossover_rct", "nonrandomized_crossover")
+
+
 def _intervals(rows: list[dict[str, object]], kinds: tuple[str, ...]) -> np.ndarray:
     """``x_lo, x_hi, x_lo, x_hi, ...`` of the rows of the given kinds, as float64."""
     pairs = [(r["x_lo"], r["x_hi"]) for r in rows if r["kind"] in kinds]
@@ -576,6 +580,11 @@ def build_forest_table(
         footnotes.append(
             "Not estimable: no effect could be computed (e.g. no events in either arm); "
             "the study carries no weight."
+        )
+    if not single_arm and m["design"].isin(CROSSOVER_DESIGNS).any():
+        footnotes.append(
+            "Arm totals count each crossover trial's participants in both arms; "
+            "n in the title counts them once."
         )
     footnotes += notes
     pool_notes = text_or(a.get("notes"))

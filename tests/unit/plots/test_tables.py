@@ -356,3 +356,15 @@ def test_forest_row_order_is_pandas_stable_sort_order(dtype):
     by = ("_sort", "study_id", "outcome_id")
     expected = frame.sort_values(list(by), kind="mergesort").index.tolist()
     assert _sorted_positions(frame, by) == expected
+
+
+def test_arm_totals_with_crossover_trials_are_explained(tables):
+    crossover_note = "Arm totals count each crossover trial's participants in both arms"
+    seen = set()
+    for aid in ("pain_rct", "response_rr", "sleep_k2", "qol_k30"):
+        a, m, sg = _parts(tables, aid)
+        ft = build_forest_table(a, m, sg)
+        has_crossover = bool(m["design"].isin(["crossover_rct", "nonrandomized_crossover"]).any())
+        assert any(f.startswith(crossover_note) for f in ft.footnotes) == has_crossover, aid
+        seen.add(has_crossover)
+    assert seen == {True, False}  # both cases are exercised
