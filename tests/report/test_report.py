@@ -83,6 +83,9 @@ def test_thin_evidence_is_stated(bundled_run):
     assert "P418_2014_IBDCaseSeries</a> (Crohn&#39;s disease, 5.0 mg/day)" in thin
     assert "Isman2024</a> (Long COVID: NAD+ iontophoresis patches)" in thin
     assert "10 included studies have no daily dose in mg on record" in thin
+    # and the studies table shows what the source said instead (Smith2013: per kg)
+    studies = html.split('id="crohns_disease-studies"')[1].split("</table>")[0]
+    assert '<span class="muted">0.1 mg/kg, max 4.5 mg</span>' in studies
     markdown = (bundled_run / "results" / "report" / "summary.md").read_text(encoding="utf-8")
     assert "P418_2014_IBDCaseSeries (Crohn's disease, 5.0 mg/day)" in markdown
     assert "LDN with a co-intervention: Isman2024 (Long COVID: NAD+ iontophoresis patches)." in (

@@ -124,8 +124,14 @@ def interval_text(row: Mapping[str, Any], measure: str, lo="pi_low", hi="pi_high
     return f"{fmt_effect(a)} to {fmt_effect(b)}"
 
 
+#: Differences in the units of the outcome's scale (points), harmonised like every effect.
+RAW_UNIT_MEASURES = frozenset({"MD", "MC"})
+
+
 def ratio_note(row: Mapping[str, Any], measure: str) -> str:
-    """What a displayed ratio means, in words."""
+    """What a displayed ratio, or a difference in an outcome's own units, means in words."""
+    if measure in RAW_UNIT_MEASURES:
+        return f"{measure} in the outcome's own units; positive = better with LDN"
     if measure not in RATIO_MEASURES:
         return ""
     if row.get("better_direction") == "lower":

@@ -9,6 +9,7 @@ from ldn_evidence.report.build import (
     effect_text,
     important_benefit_text,
     member_effect_text,
+    ratio_note,
 )
 
 
@@ -91,3 +92,18 @@ def test_a_limit_that_is_not_zero_does_not_read_as_zero():
     assert effect_text({"estimate": 0.0, "ci_low": -0.4, "ci_high": 0.4}, "SMD") == (
         "0.00 (−0.40 to 0.40)"
     )
+
+
+@pytest.mark.parametrize(
+    ("measure", "better", "note"),
+    [
+        ("RR", "lower", "RR LDN vs control; below 1 = fewer with LDN"),
+        ("OR", "higher", "OR LDN vs control; above 1 = more with LDN"),
+        # Crohn's PCDAI change from baseline: points, harmonised (positive = a fall in PCDAI)
+        ("MC", "lower", "MC in the outcome's own units; positive = better with LDN"),
+        ("MD", "higher", "MD in the outcome's own units; positive = better with LDN"),
+        ("SMD", "lower", ""),
+    ],
+)
+def test_what_a_shown_effect_is(measure, better, note):
+    assert ratio_note({"better_direction": better}, measure) == note
