@@ -61,6 +61,16 @@ def test_the_contents_follow_the_page(bundled_run):
     assert sections == sorted(sections, key=lambda t: html.index(f'id="{t}"'))
 
 
+def test_each_claim_says_what_it_was_checked_against(bundled_run):
+    claims = html_of(bundled_run).split('id="claims"')[1].split("</section>")[0]
+    # a claim about fibromyalgia and Crohn's symptoms and markers, checked (as the reference
+    # table maps it) against fibromyalgia's inflammatory markers only: the reader must see that
+    row = claims.split("Small placebo-controlled trials in fibromyalgia and Crohn")[1]
+    row = row.split("</tr>")[0]
+    assert "<td>fibromyalgia: inflammatory marker</td>" in row
+    assert "no controlled evidence" in row
+
+
 def test_report_is_self_contained(bundled_run):
     html = html_of(bundled_run)
     assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)="(https?:)?//', html)
