@@ -2,12 +2,14 @@
 every stage in place, and a truncated intermediate file is rebuilt, not read."""
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tests.workflow.project import planned_jobs
 
 pytestmark = pytest.mark.workflow
 
@@ -47,18 +49,27 @@ def test_a_failed_job_costs_no_result_and_a_truncated_table_is_rebuilt(tmp_path)
     good = digest(work)
     assert "results/fibromyalgia/analyses.parquet" in good
 
-    # a plan that validation of the study files cannot catch: the analyses jobs fail
+    # a plan that validation of the study files cannot catch: the analyses jobs fail, in a run
+    # that also has a new setting of theirs (a parameter, not an input file)
     plan = work / "config" / "analyses.yaml"
     original = plan.read_text()
+    planned = plan.stat()
     plan.write_text(original.replace("measure: SMD", "measure: HR", 1))
+    config = work / "config" / "config.yaml"
+    config.write_text(config.read_text().replace("  method: REML\n", "  method: DL\n", 1))
     failed = snakemake(work)
     assert failed.returncode != 0
     assert "measure: 'HR' is not allowed" in failed.stdout + failed.stderr
     assert "put back after the failure" in failed.stderr
     assert digest(work) == good
 
-    # a truncated intermediate is found before it is read, and rebuilt
+    # the plan as it was, to the second: what is put back is still the old setting's result,
+    # and the next run must know it (Snakemake records a failed job's new parameters)
     plan.write_text(original)
+    os.utime(plan, ns=(planned.st_atime_ns, planned.st_mtime_ns))
+    assert ("analyses", "fibromyalgia") in planned_jobs(work, "--cores", "2")
+
+    # a truncated intermediate is found before it is read, and rebuilt
     studies = work / "data" / "processed" / "long_covid" / "studies.parquet"
     studies.write_bytes(studies.read_bytes()[:100])
     again = snakemake(work)

@@ -226,6 +226,19 @@ def exit_promptly():
     gc.freeze()
 
 
+def forget_records(paths):
+    """Drop Snakemake's records of files put back after a failure (ldn_evidence.io.safety):
+    it wrote them for the failed job as if it had finished, new parameters and input checksums
+    included, which would let the old files pass for the new job's results."""
+    persistence = getattr(workflow, "persistence", None)
+    if persistence is None:
+        return
+    from snakemake.io import IOFile
+
+    for path in paths:
+        persistence.cleanup_metadata(IOFile(str(path)))
+
+
 onstart:
     start_job_server(log)
     validate_all_study_files()
@@ -247,6 +260,7 @@ onerror:
     from ldn_evidence.io.safety import restore_missing
 
     restored = restore_missing(LAST_GOOD)
+    forget_records(restored)
     if restored:
         print(
             f"{len(restored)} output file(s) of the last good run put back after the failure "

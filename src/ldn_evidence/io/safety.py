@@ -6,7 +6,11 @@ that fails past validation would cost the last good result. The workflow therefo
 every file under the output folders into a snapshot at start (:func:`snapshot`; no data is
 copied: our writers replace files by rename, so a snapshot keeps the old content), puts back
 what a failed run deleted (:func:`restore_missing`), and drops the snapshot after a successful
-run. Restored files keep their old modification times, so the next run rebuilds them.
+run. A restored file must be rebuilt by the next run whatever made the job fail: Snakemake
+records a failed job's new parameters, code and input checksums as if it had finished, so a
+file put back as it was, after a failure that came with a new setting, would be taken for that
+setting's result. So a restored file is dated :data:`RESTORED_MTIME`, older than any input, and
+the workflow drops Snakemake's record of it (without a record, an older output is rebuilt).
 
 Kept free of heavy imports: it runs when the workflow starts.
 """
@@ -51,8 +55,15 @@ def snapshot(folders: Iterable[Path | str], backup: Path | str) -> int:
     return count
 
 
+#: The modification time (seconds since the epoch) of a file put back by
+#: :func:`restore_missing`: older than any input, so Snakemake's modification-time rule
+#: re-runs the job that writes it. Not 0: Snakemake 9 skips the rule for an output time of 0.
+RESTORED_MTIME = 1
+
+
 def restore_missing(backup: Path | str) -> list[Path]:
-    """Put back every file of the snapshot that no longer exists; return what was restored."""
+    """Put back every file of the snapshot that no longer exists, dated
+    :data:`RESTORED_MTIME`; return what was restored."""
     backup = Path(backup)
     restored = []
     if not backup.is_dir():
@@ -65,6 +76,7 @@ def restore_missing(backup: Path | str) -> list[Path]:
             continue
         original.parent.mkdir(parents=True, exist_ok=True)
         os.replace(kept, original)
+        os.utime(original, (RESTORED_MTIME, RESTORED_MTIME))
         restored.append(original)
     return restored
 

@@ -26,6 +26,8 @@ def test_a_deleted_output_comes_back_with_its_old_content(tmp_path, monkeypatch)
     good.unlink()
     assert restore_missing(".backup") == [good.relative_to(tmp_path)]
     assert good.read_text() == "good\n"
+    # dated before any input, so that the next run rebuilds it
+    assert good.stat().st_mtime == 1
     drop_snapshot(".backup")
     assert not (tmp_path / ".backup").exists()
 
@@ -38,8 +40,10 @@ def test_files_that_still_exist_are_left_alone(tmp_path, monkeypatch):
     (tmp_path / "results" / "b.csv").write_text("new\n")
     (tmp_path / "results" / "a.csv").unlink()
     (tmp_path / "results" / "a.csv").write_text("rebuilt\n")
+    mtime = (tmp_path / "results" / "a.csv").stat().st_mtime_ns
     assert restore_missing(".backup") == []
     assert (tmp_path / "results" / "a.csv").read_text() == "rebuilt\n"
+    assert (tmp_path / "results" / "a.csv").stat().st_mtime_ns == mtime
 
 
 def test_truncated_parquet_and_png_are_found_and_removed(tmp_path):
