@@ -52,8 +52,10 @@ MAX_ISSUES_PER_FILE = 50
 _MAX_SCHEMA_ERRORS = MAX_ISSUES_PER_FILE + 1
 #: Allowed values or fields are listed in a message only up to this many characters.
 _MAX_LIST_CHARS = 120
-#: The largest whole number a table cell (64-bit integer) holds.
-_MAX_INT = 2**63 - 1
+#: The largest whole number accepted: 15 digits. A table column of whole numbers with a gap
+#: passes through float64, which holds every whole number only up to 2**53 (16 digits), and a
+#: 64-bit cell ends at 2**63 - 1: 9223372036854775807 in one row crashed the ingest stage.
+_MAX_INT = 10**15 - 1
 _TYPE_WORDS = {
     "integer": "a whole number",
     "number": "a number",
@@ -100,13 +102,13 @@ class _Reporter:
         self._seen: set[tuple[str, str]] = set()
         self.uncounted = False  # True when the schema check stopped early
         study_id = data.get("id")
-        self.study_record = f"study {excerpt(study_id)}" if isinstance(study_id, str) else "study"
+        self.study_record = f"study {_name(study_id)}" if isinstance(study_id, str) else "study"
 
     def outcome_record(self, index: int) -> str:
         outcomes = self.data.get("outcomes")
         outcome = outcomes[index] if isinstance(outcomes, list) else None
         if isinstance(outcome, dict) and isinstance(outcome.get("id"), str):
-            return f"outcome {excerpt(outcome['id'])}"
+            return f"outcome {_name(outcome['id'])}"
         return f"outcome #{index + 1}"
 
     def add(self, record: str, field: str, message: str) -> None:
@@ -139,7 +141,17 @@ def _one_of(allowed: list[str], what: str, word: Any, docs: str) -> str:
 
 
 #: Schema patterns in words, for messages.
-_PATTERN_WORDS = {"^https?://[^\\s]+$": "a web address starting with https:// or http://"}
+_PATTERN_WORDS = {
+    "^https?://[^\\s]+$(?!\\n)": "a web address starting with https:// or http://",
+    "^[a-z][a-z0-9_]*$(?!\\n)": "lower-case letters, digits and _, starting with a letter",
+    "^[A-Za-z][A-Za-z0-9_]*$(?!\\n)": "letters, digits and _, starting with a letter",
+}
+
+
+def _name(text: str) -> str:
+    """A record's id as a message names it: as written, or quoted with escapes when it holds
+    a character that is not printable (a newline would break the message's line)."""
+    return excerpt(text) if text.isprintable() else show(text)
 
 
 def _schema_messages(
@@ -244,7 +256,7 @@ def _check_numbers(rep: _Reporter, node: Any, path: list[Any], depth: int = 0) -
     elif isinstance(node, float) and not math.isfinite(node):
         rep.add_at(path, f"{node} is not a finite number (expected a number)")
     elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > _MAX_INT:
-        rep.add_at(path, f"{show(node)} is too large (expected at most 18 digits)")
+        rep.add_at(path, f"{show(node)} is too large (expected at most 15 digits)")
 
 
 def _check_sample_sizes(rep: _Reporter, record: str, stats: dict[str, Any]) -> None:

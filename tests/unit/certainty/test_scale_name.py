@@ -20,4 +20,3 @@ from ldn_evidence.certainty.grade import analysis_scale_name
 )
 def test_names(measure, better, name):
     assert analysis_scale_name(measure, better) == name
-

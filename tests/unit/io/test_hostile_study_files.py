@@ -218,8 +218,23 @@ def test_a_whole_number_too_large_for_a_table(tmp_path, capsys):
     assert code == 1
     assert err[0] == (
         "fibromyalgia/Test2020.yaml: outcome pain: statistics.mean_ldn: "
-        "a whole number of about 31 digits is too large (expected at most 18 digits)"
+        "a whole number of about 31 digits is too large (expected at most 15 digits)"
     )
+
+
+@pytest.mark.parametrize("value", [2**63 - 1, 2**53 + 1, 10**15])
+def test_whole_numbers_past_15_digits_are_refused(tmp_path, capsys, value):
+    # 2**63 - 1 in one row and a gap in another crashed ingest (float64 on the way to Int64)
+    write(tmp_path, with_outcome_stats(n_ldn=value))
+    code, err, _ = run_validate(tmp_path, capsys)
+    assert code == 1
+    assert err[0].endswith("is too large (expected at most 15 digits)")
+
+
+def test_a_whole_number_of_15_digits_is_accepted(tmp_path, capsys):
+    write(tmp_path, with_outcome_stats(n_ldn=10**15 - 1, n_ctl=10))
+    code, _, _ = run_validate(tmp_path, capsys)
+    assert code == 0
 
 
 def test_a_number_of_thousands_of_digits(tmp_path, capsys):
@@ -311,6 +326,24 @@ def test_a_source_that_is_not_a_web_address(tmp_path, capsys, url):
         f"fibromyalgia/Test2020.yaml: study Test2020: source.url: {show(url)} has the wrong form"
         " (expected a web address starting with https:// or http://)"
     )
+
+
+def test_an_outcome_id_with_a_final_newline_is_refused(tmp_path, capsys):
+    # "any_adverse_event\n" passed the id pattern (Python's $ matches before a final newline)
+    # and silently dropped a study from its analysis
+    study = minimal_study()
+    study["outcomes"][0]["id"] = "pain\n"
+    study["source"]["url"] = "https://example.org/a\n"
+    write(tmp_path, study)
+    code, err, _ = run_validate(tmp_path, capsys)
+    assert code == 1
+    assert err == [
+        "fibromyalgia/Test2020.yaml: outcome 'pain\\n': id: 'pain\\n' has the wrong form "
+        "(expected lower-case letters, digits and _, starting with a letter)",
+        "fibromyalgia/Test2020.yaml: study Test2020: source.url: 'https://example.org/a\\n' has "
+        "the wrong form (expected a web address starting with https:// or http://)",
+        "2 problem(s) in 1 of 1 file(s)",
+    ]
 
 
 def test_not_a_regular_file(tmp_path, capsys):
