@@ -377,6 +377,14 @@ def _check_outcome(rep: _Reporter, index: int, outcome: dict[str, Any]) -> None:
             ("value", num("value")),
             ("ci_high", num("ci_high")),
         )
+        if effect.get("sign_convention") == "ratio_ldn_over_comparator":
+            for key in ("value", "ci_low", "ci_high"):
+                if (v := num(key)) is not None and v <= 0:
+                    rep.add(
+                        record,
+                        f"reported_effect.{key}",
+                        f"{v} is not a ratio (expected a value > 0 for a ratio LDN/comparator)",
+                    )
     p = outcome.get("p_value")
     if isinstance(p, dict) and _is_number(p.get("value")) and math.isfinite(p["value"]):
         if not 0 < p["value"] <= 1:

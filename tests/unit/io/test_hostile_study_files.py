@@ -346,6 +346,25 @@ def test_an_outcome_id_with_a_final_newline_is_refused(tmp_path, capsys):
     ]
 
 
+def test_a_ratio_that_is_not_positive_is_refused(tmp_path, capsys):
+    study = minimal_study()
+    study["outcomes"][0]["reported_effect"] = {
+        "type": "RR",
+        "value": -2.0,
+        "ci_low": -3.0,
+        "ci_high": 0.0,
+        "sign_convention": "ratio_ldn_over_comparator",
+    }
+    write(tmp_path, study)
+    code, err, _ = run_validate(tmp_path, capsys)
+    assert code == 1
+    assert err == [
+        f"fibromyalgia/Test2020.yaml: outcome pain: reported_effect.{key}: {value} is not a "
+        "ratio (expected a value > 0 for a ratio LDN/comparator)"
+        for key, value in (("value", -2.0), ("ci_low", -3.0), ("ci_high", 0.0))
+    ] + ["3 problem(s) in 1 of 1 file(s)"]
+
+
 def test_not_a_regular_file(tmp_path, capsys):
     write(tmp_path, minimal_study())
     os.mkfifo(tmp_path / "fibromyalgia" / "Pipe2020.yaml")
