@@ -194,3 +194,32 @@ def test_ratios_are_shown_ldn_over_control():
     assert effect_text({"estimate": 0.0, "ci_low": -1.0, "ci_high": 1.0}, "PLO") == (
         "50% (27% to 73%)"
     )
+
+
+def test_an_analysis_without_an_estimable_study_says_so(tmp_path):
+    """Both arms of the only serious-adverse-event study with no events: nothing to pool, and
+    the report must not call it a single study."""
+    from tests.pipeline import PROJECT_ROOT, condition_commands, report_command
+
+    work = tmp_path / "work"
+    shutil.copytree(PROJECT_ROOT / "config", work / "config")
+    raw = work / "data" / "raw" / "fibromyalgia"
+    shutil.copytree(PROJECT_ROOT / "data" / "raw" / "fibromyalgia", raw)
+    bruun = raw / "Bruun2024.yaml"
+    text = bruun.read_text(encoding="utf-8")
+    serious = text.index("- id: serious_adverse_events")
+    at = text.index("events_ctl: 1", serious)
+    bruun.write_text(text[:at] + "events_ctl: 0" + text[at + len("events_ctl: 1") :])
+    files = sorted(str(p) for p in raw.glob("*.yaml"))
+    commands = condition_commands(work, "fibromyalgia", files)
+    for name in ("ingest", "effects", "analyses", "certainty"):
+        assert main(commands[name]) == 0, name
+    assert main(report_command(work, ["fibromyalgia"], with_claims=False)) == 0
+    html = (work / "results" / "report" / "index.html").read_text(encoding="utf-8")
+    article = html.split('id="a-fm_adverse_events_serious_adverse_events_rct_rr"')[1]
+    article = re.sub(r"\s+", " ", article.split("</article>")[0])
+    assert "No study gave an estimable effect" in article and "nothing to pool" in article
+    assert "A single study" not in article
+    markdown = (work / "results" / "report" / "summary.md").read_text(encoding="utf-8")
+    row = next(line for line in markdown.splitlines() if "serious adverse" in line.lower())
+    assert "(no estimable study)" in row and "(single study)" not in row
