@@ -161,15 +161,21 @@ def validate_all_study_files():
 # No good result lost (ldn_evidence.io.safety): Snakemake deletes a job's outputs before it
 # runs and when it fails, so the outputs of the last good run are hard-linked aside at start
 # and what a failed run deleted is put back; truncated Parquet/PNG files are removed before
-# the DAG is built, so they are rebuilt instead of read.
+# the DAG is built, so they are rebuilt instead of read, and a figure index that lists a missing
+# figure is removed, so that the figure is redrawn.
 LAST_GOOD = Path(".snakemake") / "ldn-last-good"
 
 
 def _remove_truncated_outputs():
-    from ldn_evidence.io.safety import remove_truncated
+    from ldn_evidence.io.safety import remove_stale_figure_indexes, remove_truncated
 
     for path in remove_truncated([PROCESSED_DIR, Path(RESULTS_DIR)]):
         print(f"{path}: truncated; removed so that it is rebuilt", file=sys.stderr)
+    for path in remove_stale_figure_indexes(RESULTS_DIR):
+        print(
+            f"{path}: lists a figure that is missing; removed so that the figures are redrawn",
+            file=sys.stderr,
+        )
 
 
 _remove_truncated_outputs()

@@ -17,6 +17,7 @@ Kept free of heavy imports: it runs when the workflow starts.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterable
@@ -115,4 +116,26 @@ def remove_truncated(folders: Iterable[Path | str]) -> list[Path]:
             if path.suffix in (".parquet", ".png") and path.is_file() and is_truncated(path):
                 path.unlink()
                 removed.append(path)
+    return removed
+
+
+def remove_stale_figure_indexes(results: Path | str) -> list[Path]:
+    """Delete each ``<condition>/figures/index.json`` under ``results`` that lists a figure
+    file that is missing (deleted, or removed by :func:`remove_truncated`), or that cannot be
+    read; return what was removed.
+
+    The figure files are not declared outputs of the figures rule (only its index is), so
+    Snakemake would not redraw a missing one; without its index the rule runs again, and it
+    redraws only the figures whose files are missing or changed.
+    """
+    removed = []
+    for index in sorted(Path(results).glob("*/figures/index.json")):
+        try:
+            figures = json.loads(index.read_text(encoding="utf-8"))["figures"]
+            listed = [name for figure in figures for name in figure["files"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            listed = None
+        if listed is None or not all((index.parent / name).is_file() for name in listed):
+            index.unlink(missing_ok=True)
+            removed.append(index)
     return removed

@@ -1,5 +1,6 @@
 """Snapshots that survive a failed job, and truncated intermediates found before use."""
 
+import json
 import os
 
 import pandas as pd
@@ -7,6 +8,7 @@ import pandas as pd
 from ldn_evidence.io.safety import (
     drop_snapshot,
     is_truncated,
+    remove_stale_figure_indexes,
     remove_truncated,
     restore_missing,
     snapshot,
@@ -62,3 +64,26 @@ def test_truncated_parquet_and_png_are_found_and_removed(tmp_path):
     assert is_truncated(short)
     assert remove_truncated([tmp_path]) == [cut, short]
     assert table.exists() and png.exists() and not cut.exists()
+
+
+def _figures(results, condition, files):
+    folder = results / condition / "figures"
+    folder.mkdir(parents=True)
+    index = {"condition": condition, "figures": [{"name": "f", "files": files}]}
+    (folder / "index.json").write_text(json.dumps(index))
+    for name in files:
+        (folder / name).write_bytes(b"x")
+    return folder
+
+
+def test_a_figure_index_listing_a_missing_figure_is_removed(tmp_path):
+    results = tmp_path / "results"
+    whole = _figures(results, "crohns_disease", ["a.png", "a.svg"])
+    gap = _figures(results, "fibromyalgia", ["b.png", "b.svg"])
+    (gap / "b.png").unlink()  # deleted, or removed as truncated
+    broken = _figures(results, "long_covid", [])
+    (broken / "index.json").write_text("{not json")
+    assert remove_stale_figure_indexes(results) == [gap / "index.json", broken / "index.json"]
+    assert (whole / "index.json").exists() and (gap / "b.svg").exists()
+    assert remove_stale_figure_indexes(results) == []
+    assert remove_stale_figure_indexes(tmp_path / "nowhere") == []
