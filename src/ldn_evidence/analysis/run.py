@@ -481,13 +481,19 @@ def _run_scenario(analysis, scenario, summary: _Main, labels):
         }, None
     fields, weights = _pool(members.floats("yi"), members.floats("vi"), scenario.settings)
     subgroup_by = summary.subgroup_by if scenario.name == "main" else None
+    finite = all(math.isfinite(fields.get(k, math.nan)) for k in ("estimate", "ci_low", "ci_high"))
+    if not finite:
+        # e.g. DerSimonian-Laird on effects of wildly different size and precision: tau2 = inf
+        base["scenario_note"] = _join(
+            scenario.note, "no finite pooled estimate (effects or variances too extreme)"
+        )
     row = {
         **base,
         **fields,
         "n_participants": _participants(
             members.floats("n_ldn"), members.floats("n_ctl"), members.column("design")
         ),
-        "scenario_status": "ok",
+        "scenario_status": "ok" if finite else "failed",
         "subgroup_by": subgroup_by,
         **_reexpress(analysis, fields),
     }

@@ -298,3 +298,27 @@ def test_bayesian_scenario_equals_bayes_pool_on_the_members():
     bayes_rows = a[a.scenario == "bayes"]
     assert set(bayes_rows.analysis_id) == set(a.analysis_id)
     assert set(bayes_rows.scenario_status) == {"ok"}
+
+
+def test_a_scenario_without_a_finite_estimate_says_it_failed():
+    """Accepted but extreme inputs (an SMD of 6e12 with a variance of 1e-26 beside ordinary
+    ones): DerSimonian-Laird gives tau2 = inf and no estimate; that row must not read "ok"."""
+    plan = [
+        a
+        for a in read_plan(ROOT / "config" / "analyses.yaml")
+        if a.condition == "fibromyalgia" and a.id == "fm_pain_rct_smd"
+    ]
+    studies, outcomes, effects = tables("fibromyalgia")
+    normal = run_condition(plan, effects, studies, outcomes, EffectSettings(), PoolSettings())
+    member = members_of(normal, "fm_pain_rct_smd").iloc[0]
+    row = (effects.study_id == member.study_id) & (effects.outcome_id == member.outcome_id)
+    effects = effects.copy()
+    effects.loc[row, ["yi", "vi"]] = [6.3e12, 1e-26]
+    with pytest.warns(RuntimeWarning):
+        res = run_condition(plan, effects, studies, outcomes, EffectSettings(), PoolSettings())
+    a = res["analyses"]
+    a = a[a.scenario_status.isin(["ok", "failed"])]
+    finite = a[["estimate", "ci_low", "ci_high"]].apply(lambda c: c.map(math.isfinite)).all(axis=1)
+    assert list(a.scenario_status == "ok") == list(finite)
+    failed = a[a.scenario_status == "failed"]
+    assert len(failed) >= 1 and "no finite pooled estimate" in failed.iloc[0].scenario_note
