@@ -171,3 +171,20 @@ class PackageCode:
                 imports.update(imported)
             self._units[name] = digest.hexdigest(), frozenset(imports)
         return self._units[name]
+
+
+def foreign_package_warning(imported: Path, checkout: Path) -> str | None:
+    """A warning when the jobs would import ``ldn_evidence`` from ``imported`` although the
+    workflow's own checkout (``checkout``, its folder) has the package's source in ``src/``
+    that is another copy: a second checkout or a project copy sharing a virtual environment
+    whose editable install points elsewhere. The code versions follow what the jobs import, so
+    the run is consistent, but it is not this checkout's code. None when they agree or the
+    checkout has no source."""
+    own = checkout / "src" / "ldn_evidence"
+    if not own.is_dir() or own.resolve() == imported.resolve():
+        return None
+    return (
+        f"Warning: the jobs import ldn_evidence from {imported}, not from this checkout's "
+        f"{own}; they run that code. Install this checkout (pip install -e .) or put its src/ "
+        "first on PYTHONPATH."
+    )

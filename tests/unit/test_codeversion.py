@@ -124,3 +124,21 @@ def test_a_malformed_kept_fact_is_not_used(package, tmp_path, settled):
         data["files"][name] = [fact[0], 7, None]  # the right stamp, nonsense facts
     kept.write_text(json.dumps(data))
     assert PackageCode(package, kept).version("a") == expected
+
+
+def test_a_package_imported_from_elsewhere_is_named(tmp_path):
+    from ldn_evidence.codeversion import foreign_package_warning
+
+    checkout = tmp_path / "checkout"
+    (checkout / "src" / "ldn_evidence").mkdir(parents=True)
+    other = tmp_path / "other" / "src" / "ldn_evidence"
+    other.mkdir(parents=True)
+    warning = foreign_package_warning(other, checkout)
+    assert warning is not None
+    assert str(other) in warning and str(checkout / "src" / "ldn_evidence") in warning
+    assert foreign_package_warning(checkout / "src" / "ldn_evidence", checkout) is None
+    # a linked path to the same source is the same source
+    (tmp_path / "link").symlink_to(checkout)
+    assert foreign_package_warning(tmp_path / "link" / "src" / "ldn_evidence", checkout) is None
+    # a project without its own source (a workflow-only copy) uses whatever is installed
+    assert foreign_package_warning(other, tmp_path / "bare") is None

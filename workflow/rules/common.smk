@@ -347,8 +347,11 @@ def _package_dir():
 
 @functools.cache
 def _package_code():
-    from ldn_evidence.codeversion import PackageCode
+    from ldn_evidence.codeversion import PackageCode, foreign_package_warning
 
+    warning = foreign_package_warning(_package_dir(), Path(workflow.basedir))
+    if warning:
+        print(warning, file=sys.stderr)
     return PackageCode(_package_dir(), Path(".snakemake") / "ldn-code-facts.json")
 
 
