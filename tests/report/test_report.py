@@ -103,20 +103,31 @@ def test_thin_evidence_is_stated(bundled_run):
     )
 
 
-def test_thin_evidence_follows_the_study_tables(bundled_run, tmp_path):
+def copy_of_run(run, tmp_path):
+    """The tables of a finished run, copied to be changed and reported again."""
     work = tmp_path / "work"
-    shutil.copytree(bundled_run / "results", work / "results")
-    shutil.copytree(bundled_run / "data", work / "data")
+    shutil.copytree(run / "results", work / "results")
+    shutil.copytree(run / "data", work / "data")
+    return work
+
+
+def fibromyalgia_report(run, work):
+    """The report of the fibromyalgia tables in ``work`` (HTML text)."""
+    out = work / "results" / "report"
+    args = ["report", "--conditions", "fibromyalgia", "--results-dir", str(work / "results")]
+    args += ["--processed-dir", str(work / "data" / "processed"), "--out-dir", str(out)]
+    assert main([*args, "--config", str(run / "config" / "config.yaml")]) == 0
+    return (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_thin_evidence_follows_the_study_tables(bundled_run, tmp_path):
+    work = copy_of_run(bundled_run, tmp_path)
     path = work / "data" / "processed" / "fibromyalgia" / "studies.parquet"
     studies = pd.read_parquet(path)
     studies.loc[studies.id == "Bruun2024", "dose_mg_per_day"] = 4.5
     studies.loc[studies.id == "Younger2013", "co_interventions"] = "graded exercise"
     studies.to_parquet(path, index=False)
-    out = work / "results" / "report"
-    args = ["report", "--conditions", "fibromyalgia", "--results-dir", str(work / "results")]
-    args += ["--processed-dir", str(work / "data" / "processed"), "--out-dir", str(out)]
-    assert main([*args, "--config", str(bundled_run / "config" / "config.yaml")]) == 0
-    thin = thin_section((out / "index.html").read_text(encoding="utf-8"))
+    thin = thin_section(fibromyalgia_report(bundled_run, work))
     assert "No included study used more than 4.5 mg/day." in thin
     assert "1 included study gave LDN with a co-intervention" in thin
     assert "Younger2013</a> (Fibromyalgia: graded exercise)" in thin
@@ -135,9 +146,7 @@ def test_markdown_summary_has_the_numbers_of_the_html(bundled_run):
 
 
 def test_hostile_text_is_escaped(bundled_run, tmp_path):
-    work = tmp_path / "work"
-    shutil.copytree(bundled_run / "results", work / "results")
-    shutil.copytree(bundled_run / "data", work / "data")
+    work = copy_of_run(bundled_run, tmp_path)
     studies_path = work / "data" / "processed" / "fibromyalgia" / "studies.parquet"
     studies = pd.read_parquet(studies_path)
     hostile = '<script>alert("x")</script> & "quotes" \u202eevil'
@@ -150,26 +159,7 @@ def test_hostile_text_is_escaped(bundled_run, tmp_path):
     members.loc[members.study_id == "Bruun2024", "source_url"] = "javascript:alert(1)"
     members.loc[members.study_id == "Bruun2024", "source_location"] = "Table 2 <b>"
     members.to_parquet(members_path, index=False)
-    out = work / "results" / "report"
-    assert (
-        main(
-            [
-                "report",
-                "--conditions",
-                "fibromyalgia",
-                "--results-dir",
-                str(work / "results"),
-                "--processed-dir",
-                str(work / "data" / "processed"),
-                "--config",
-                str(bundled_run / "config" / "config.yaml"),
-                "--out-dir",
-                str(out),
-            ]
-        )
-        == 0
-    )
-    html = (out / "index.html").read_text(encoding="utf-8")
+    html = fibromyalgia_report(bundled_run, work)
     assert "<script>alert" not in html and "<img src=x" not in html
     assert (
         "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;quotes&#34; \u202eevil" in html
