@@ -474,9 +474,16 @@ def dangling_link_message(path: Path | str) -> str:
     )
 
 
+def is_editor_lock(entry: os.DirEntry) -> bool:
+    """Whether a folder entry is an editor's lock on a file being edited: Emacs keeps a
+    symbolic link ``.#<name>`` to ``user@host.pid``, which points nowhere, while a file is
+    modified and unsaved."""
+    return entry.name.startswith(".#") and entry.is_symlink()
+
+
 def _walk_files(folder: Path) -> list[Path]:
-    """Every non-folder entry under ``folder`` (dangling links included), following folder
-    links once each, sorted."""
+    """Every non-folder entry under ``folder`` (dangling links included, editor locks left
+    out: :func:`is_editor_lock`), following folder links once each, sorted."""
     found: list[Path] = []
     seen: set[str] = set()
     stack = [folder]
@@ -491,6 +498,8 @@ def _walk_files(folder: Path) -> list[Path]:
         except OSError:
             continue
         for entry in entries:
+            if is_editor_lock(entry):
+                continue
             path = Path(entry.path)
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)

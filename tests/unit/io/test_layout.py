@@ -67,6 +67,15 @@ def test_a_dangling_link_of_any_name(raw):
     )
 
 
+def test_an_editors_lock_on_a_study_file_is_not_a_problem(raw):
+    # Emacs, while Bruun2024.yaml has unsaved changes: a link to user@host.pid
+    os.symlink("reviewer@laptop.4242:1764600000", "data/raw/fibromyalgia/.#Bruun2024.yaml")
+    assert lines(raw) == ([], [])
+    # any other dangling link still is
+    os.symlink("gone.yaml", "data/raw/fibromyalgia/#Bruun2024.yaml")
+    assert len(lines(raw)[0]) == 1
+
+
 def test_yaml_beside_yml_and_one_id_in_two_folders(raw):
     Path("data/raw/fibromyalgia/Bruun2024.yml").write_text("id: Bruun2024\n")
     Path("data/raw/long_covid/Bruun2024.yaml").write_text("id: Bruun2024\n")
