@@ -134,6 +134,15 @@ def _column(members: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([pd.NA] * len(members), index=members.index, dtype="object")
 
 
+def common_co_intervention(members: pd.DataFrame) -> str:
+    """The co-interventions given with LDN when every member study gave one ("" otherwise):
+    then what was observed may be theirs as much as LDN's."""
+    co = _column(members, "co_interventions").map(_text)
+    if len(co) == 0 or (co == "").any():
+        return ""
+    return "; ".join(sorted(set(co)))
+
+
 def _fmt(x: float) -> str:
     return f"{x:.2f}" if math.isfinite(x) else "NA"
 
@@ -258,7 +267,13 @@ def analysis_scale_name(measure: str, better_direction: Any) -> str:
     if measure in ("RR", "OR"):
         arms = "control vs LDN" if better_direction == "lower" else "LDN vs control"
         return f"log {measure}, {arms} (positive = better with LDN)"
+    if measure in CHANGE_MEASURES:
+        return f"{measure} (positive = improved from baseline)"
     return f"{measure} (positive = better with LDN)"
+
+
+#: Changes from baseline within the LDN group, without a comparator.
+CHANGE_MEASURES = frozenset({"SMCR", "SMCC", "SMCRP", "MC"})
 
 
 def assessed_scale(row: Mapping, rules: CertaintyRules) -> AssessedScale:
@@ -596,6 +611,7 @@ def assess_condition(
             ci_low=scale.ci_low,
             ci_high=scale.ci_high,
             threshold=scale.threshold,
+            given_with=common_co_intervention(mine),
         )
         out = {
             **{c: row.get(c) for c in CERTAINTY_COLUMNS[:11]},

@@ -106,17 +106,21 @@ def plain_language(
     ci_low: float,
     ci_high: float,
     threshold: Threshold | None,
+    given_with: str = "",
 ) -> Statement:
     """The GRADE statement of one result (positive ``estimate`` = better with LDN).
 
     Uncontrolled strata (no comparator) get a description of what was observed and the words
     that it is not an effect of LDN; everything else gets Santesso et al.'s template.
+    ``given_with``: a co-intervention every study of an uncontrolled result gave with LDN,
+    named where the statement says who took LDN (what was observed may be the other's).
     """
     outcome = outcome_phrase(title, domain, measure)
     uncertain = f"The evidence is very uncertain about the effect of LDN on {outcome}."
     if stratum in UNCONTROLLED_STRATA:
         return Statement(
-            "not_applicable", _uncontrolled(level, outcome, measure, estimate, ci_low, ci_high)
+            "not_applicable",
+            _uncontrolled(level, outcome, measure, estimate, ci_low, ci_high, given_with),
         )
     if level == "very_low" or not math.isfinite(estimate):
         return Statement(
@@ -136,17 +140,20 @@ def plain_language(
     return Statement(category, f"LDN {hedge}{form} {outcome}{slightly}.")
 
 
-def _uncontrolled(level, outcome, measure, estimate, ci_low, ci_high) -> str:
+def _uncontrolled(level, outcome, measure, estimate, ci_low, ci_high, given_with="") -> str:
     words = {"high": "high", "moderate": "moderate", "low": "low", "very_low": "very low"}[level]
+    taking = f"LDN with {given_with}" if given_with else "LDN"
     if measure == "PLO":
         p, lo, hi = (100 / (1 + math.exp(-x)) for x in (estimate, ci_low, ci_high))
-        share = f"recorded in about {p:.0f}% of people taking LDN (95% CI {lo:.0f}% to {hi:.0f}%)"
+        share = (
+            f"recorded in about {p:.0f}% of people taking {taking} (95% CI {lo:.0f}% to {hi:.0f}%)"
+        )
         # "it was" / "<outcome>:": outcome names are nouns of either number ("dropouts")
         seen = f"it was {share}" if level == "very_low" else f"{outcome}: {share}"
     else:
         direction = "better" if estimate > 0 else "worse" if estimate < 0 else "unchanged"
         seen = (
-            f"{outcome} was {direction} than at baseline on LDN ({measure} {estimate:.2f}, "
+            f"{outcome} was {direction} than at baseline on {taking} ({measure} {estimate:.2f}, "
             f"95% CI {ci_low:.2f} to {ci_high:.2f})"
         )
     if level == "very_low":

@@ -539,6 +539,19 @@ def test_uncontrolled_results_are_never_an_effect_of_ldn():
     )
     assert "about 50% of people taking LDN" in prop and "not an effect of LDN" in prop
     assert prop.startswith("Remission: recorded in about 50% of people taking LDN (95% CI 38%")
+    # what every study gave with LDN is named: skin irritation may be the patches'
+    patches = say(
+        "very_low",
+        -1.1,
+        -1.85,
+        -0.34,
+        title="Adverse events (skin irritation): proportion of LDN-treated participants",
+        domain="adverse_events",
+        measure="PLO",
+        stratum="single_arm_proportion",
+        given_with="NAD+ iontophoresis patches",
+    )
+    assert "about 25% of people taking LDN with NAD+ iontophoresis patches (95% CI" in patches
     # plural outcome names read right: no "dropouts was recorded"
     dropouts = say(
         "very_low",
@@ -554,3 +567,14 @@ def test_uncontrolled_results_are_never_an_effect_of_ldn():
         "The evidence is very uncertain about the effect of LDN on dropouts: it was recorded in "
         "about 12% of people taking LDN (95% CI 5% to 25%), with no comparison group."
     )
+
+
+def test_a_co_intervention_common_to_every_member_is_named():
+    from ldn_evidence.certainty.grade import common_co_intervention
+
+    both = pd.DataFrame({"co_interventions": ["NAD+ patches", "NAD+ patches"]})
+    assert common_co_intervention(both) == "NAD+ patches"
+    one = pd.DataFrame({"co_interventions": ["NAD+ patches", None]})
+    assert common_co_intervention(one) == ""
+    assert common_co_intervention(pd.DataFrame({"study_id": ["A"]})) == ""
+    assert common_co_intervention(pd.DataFrame({"co_interventions": []})) == ""

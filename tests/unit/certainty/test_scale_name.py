@@ -15,6 +15,9 @@ from ldn_evidence.certainty.grade import analysis_scale_name
         ("RR", None, "log RR, LDN vs control (positive = better with LDN)"),
         ("SMD", "lower", "SMD (positive = better with LDN)"),
         ("MD", None, "MD (positive = better with LDN)"),
+        # a change from baseline without a comparator is no comparison with anything
+        ("SMCR", "lower", "SMCR (positive = improved from baseline)"),
+        ("MC", "lower", "MC (positive = improved from baseline)"),
         ("PLO", "lower", "logit proportion"),
     ],
 )
