@@ -22,6 +22,8 @@ DESIGNS = (
     "not_reported",
 )
 RANDOMIZED_DESIGNS = frozenset({"parallel_rct", "crossover_rct"})
+#: Designs in which every participant is in both arms (counted once, not once per arm).
+CROSSOVER_DESIGNS = frozenset({"crossover_rct", "nonrandomized_crossover"})
 
 #: Outcome domains (DESIGN.md vocabulary plus the labels the curated extraction needed).
 DOMAINS = (

@@ -21,6 +21,7 @@ from ldn_evidence.analysis.select import select_members
 from ldn_evidence.distributions import sign_test_p, wilson_interval
 from ldn_evidence.effects.normalize import EffectSettings, derive_effects
 from ldn_evidence.meta import POOL_FIELDS, pool
+from ldn_evidence.vocab import CROSSOVER_DESIGNS
 
 #: Correlations the sensitivity analysis re-derives crossover and pre-post effects with.
 SENSITIVITY_CORRELATIONS = (0.3, 0.7)
@@ -109,7 +110,7 @@ def _participants(n_ldn, n_ctl, designs) -> int | None:
     for n1, n2, design in zip(n_ldn, n_ctl, designs, strict=True):
         if not math.isfinite(n1):
             return None
-        paired = design in ("crossover_rct", "nonrandomized_crossover") or not math.isfinite(n2)
+        paired = design in CROSSOVER_DESIGNS or not math.isfinite(n2)
         total += int(n1) if paired else int(n1 + n2)
     return total
 
@@ -922,11 +923,7 @@ def narrative_synthesis(
             and (row.stratum != "single_arm_proportion")
         )
         n = row.n_ldn if math.isfinite(row.n_ldn) else math.nan
-        if (
-            comparative
-            and math.isfinite(row.n_ctl)
-            and row.design not in ("crossover_rct", "nonrandomized_crossover")
-        ):
+        if comparative and math.isfinite(row.n_ctl) and row.design not in CROSSOVER_DESIGNS:
             n = n + row.n_ctl
         rows.append(
             {

@@ -52,7 +52,6 @@ WITHIN_GROUP = "within_group_pre_post"
 SINGLE_ARM_PROPORTION = "single_arm_proportion"
 BEFORE_AFTER = "observational_before_after"
 BETWEEN_ARM_STRATA = frozenset({RANDOMIZED_BETWEEN, NONRANDOMIZED_BETWEEN})
-_CROSSOVER_DESIGNS = frozenset({"crossover_rct", "nonrandomized_crossover"})
 _PARALLEL_DESIGNS = frozenset({"parallel_rct", "retrospective_cohort"})
 #: Reported standardized-effect labels that name a standardized mean difference.
 _KNOWN_SMD_TYPE = re.compile(r"cohen|hedges|\bd\b|\bg\b|standardi[sz]ed mean difference|\bsmd\b")
@@ -658,7 +657,7 @@ def _difference_p_parallel(o: _Outcome, s: EffectSettings) -> Iterator[Candidate
 
 def _difference_p_crossover(o: _Outcome, s: EffectSettings) -> Iterator[Candidate]:
     """Tier D: a within-person difference with a paired p-value (crossover trials)."""
-    if o.design not in _CROSSOVER_DESIGNS or o.stratum not in BETWEEN_ARM_STRATA:
+    if o.design not in vocab.CROSSOVER_DESIGNS or o.stratum not in BETWEEN_ARM_STRATA:
         raise NotDerivable("not a crossover design")
     value, convention = _difference(o)
     p, p_notes = o.p_value()
@@ -718,7 +717,7 @@ def _direction_p_crossover(o: _Outcome, s: EffectSettings) -> Iterator[Candidate
     correlation alone (:func:`ldn_evidence.effects.designs.crossover_smd_from_p_value`); the
     sign comes from a reported (e.g. median) difference or from the source's words.
     """
-    if o.design not in _CROSSOVER_DESIGNS or o.stratum not in BETWEEN_ARM_STRATA:
+    if o.design not in vocab.CROSSOVER_DESIGNS or o.stratum not in BETWEEN_ARM_STRATA:
         raise NotDerivable("not a crossover design")
     try:
         _difference(o)
@@ -754,7 +753,7 @@ def _direction_p_crossover(o: _Outcome, s: EffectSettings) -> Iterator[Candidate
 
 def _reported_smd_p_crossover(o: _Outcome, s: EffectSettings) -> Iterator[Candidate]:
     """Tier D: a reported, typed effect size of a crossover trial with its p-value."""
-    if o.design not in _CROSSOVER_DESIGNS or o.stratum not in BETWEEN_ARM_STRATA:
+    if o.design not in vocab.CROSSOVER_DESIGNS or o.stratum not in BETWEEN_ARM_STRATA:
         raise NotDerivable("not a crossover design")
     _require_known_smd_type(o)
     d, notes = _signed_reported_smd(o)
@@ -832,7 +831,7 @@ def _counts(o: _Outcome, s: EffectSettings) -> Iterator[Candidate]:
         if _has(a) or _has(c):
             raise NotDerivable("event counts without their denominators", relevant=True)
         raise NotDerivable("event counts not reported for both arms")
-    if o.design in _CROSSOVER_DESIGNS:
+    if o.design in vocab.CROSSOVER_DESIGNS:
         raise NotDerivable(
             "crossover counts need the paired table, which is not reported", relevant=True
         )

@@ -64,7 +64,6 @@ _TYPE_WORDS = {
     "array": "a list",
     "boolean": "true or false",
 }
-_CROSSOVER_DESIGNS = ("crossover_rct", "nonrandomized_crossover")
 _MIXED_IBD = "mixed_ibd is only meaningful for crohns_disease (expected target_condition)"
 
 _PCT_FIELDS = ("pct_ldn", "pct_ctl")
@@ -285,7 +284,7 @@ def _check_sample_sizes(rep: _Reporter, record: str, stats: dict[str, Any]) -> N
                         f"{n} participants exceed the study's sample_size.{bound_key} of "
                         f"{bound} (expected at most {bound})",
                     )
-    if randomized is None or randomized < 1 or rep.data.get("design") in _CROSSOVER_DESIGNS:
+    if randomized is None or randomized < 1 or rep.data.get("design") in vocab.CROSSOVER_DESIGNS:
         return
     for prefix in ("n", "total"):
         n1, n2 = count(stats, f"{prefix}_ldn"), count(stats, f"{prefix}_ctl")
@@ -530,7 +529,7 @@ def _duplicate_id(path: Path, study_id: Any, first_file_of_id: dict[str, Path]) 
     return [
         Issue(
             str(path),
-            f"study {excerpt(study_id)}",
+            f"study {_name(study_id)}",
             "id",
             f"{show(study_id)} is also the id of {first_file_of_id[study_id]} "
             "(expected study ids unique across all files)",

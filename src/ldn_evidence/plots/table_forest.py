@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..io.tables import records
+from ..vocab import CROSSOVER_DESIGNS
 from ._axis import Axis, choose_axis
 from ._text import (
     INDIRECT_TIERS,
@@ -215,10 +216,6 @@ def _sorted_positions(frame: pd.DataFrame, by: tuple[str, ...]) -> list[int]:
         return tuple((True, "") if is_missing(v[i]) else (False, v[i]) for v in columns)
 
     return sorted(range(len(frame)), key=key)
-
-
-#: Designs in which every participant is in both arms.
-CROSSOVER_DESIGNS = ("crossover_rct", "nonrandomized_crossover")
 
 
 def _intervals(rows: list[dict[str, object]], kinds: tuple[str, ...]) -> np.ndarray:
