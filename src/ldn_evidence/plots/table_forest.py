@@ -578,7 +578,8 @@ def build_forest_table(
             "Not estimable: no effect could be computed (e.g. no events in either arm); "
             "the study carries no weight."
         )
-    if not single_arm and m["design"].isin(CROSSOVER_DESIGNS).any():
+    with_totals = rt["kind"].isin(("pooled", "subgroup_pooled")).any()
+    if with_totals and not single_arm and m["design"].isin(CROSSOVER_DESIGNS).any():
         footnotes.append(
             "Arm totals count each crossover trial's participants in both arms; "
             "n in the title counts them once."

@@ -368,3 +368,7 @@ def test_arm_totals_with_crossover_trials_are_explained(tables):
         assert any(f.startswith(crossover_note) for f in ft.footnotes) == has_crossover, aid
         seen.add(has_crossover)
     assert seen == {True, False}  # both cases are exercised
+    # a single crossover trial has no totals row to explain
+    a, m, sg = _parts(tables, "fatigue_k1")
+    ft = build_forest_table(a, m.assign(design="crossover_rct"), sg)
+    assert not any(f.startswith(crossover_note) for f in ft.footnotes)
